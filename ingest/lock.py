@@ -1,0 +1,36 @@
+"""One ingest at a time per data directory: a second one waits or stops with a clear message."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class IngestBusy(RuntimeError):
+    """Another ingest holds the library."""
+
+
+@contextmanager
+def ingest_lock(data_dir: Path, wait: bool = False):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "ingest.lock"
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise IngestBusy(
+                f"Another ingest is running on {data_dir} ({holder}). Wait for it to finish, "
+                "or run again with --wait to queue behind it."
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

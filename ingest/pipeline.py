@@ -1,0 +1,193 @@
+"""Ingest files into the library: parse, chunk, embed, store; one outcome per file."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.embedder import MiniLMEmbeddings, TokenCounter
+from assistant.settings import Settings
+from assistant.store import ChunkBatch, DocumentRecord, LibraryStore
+from ingest.chunker import chunk_document
+from ingest.documents import SUPPORTED, ParsedDocument, ParseError, parse_file, slugify
+from ingest.lock import ingest_lock
+from ingest.pdf import read_pdf_pages
+
+SKIP_NAMES = {"readme.md", "license.md", "contributing.md"}
+
+# progress(stage, done, total, detail): stage is "parse" or "embed"
+Progress = Callable[[str, int, int, str], None]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    outcome: str  # added, updated, unchanged, failed, removed
+    doc_id: str = ""
+    reason: str = ""
+    chunks: int = 0
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "doc_id": self.doc_id, "outcome": self.outcome,
+                "reason": self.reason, "chunks": self.chunks}
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
+        ("parse", "chunk", "embed", "store"), 0.0))
+    chunks_embedded: int = 0
+    pages: int = 0
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.outcome == "failed"]
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome], list[str]]:
+    """Files to ingest; outcomes for paths that cannot be; names of files ignored in folders."""
+    files, problems, ignored = [], [], []
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p).parts
+                if not f.is_file() or any(part.startswith(".") for part in rel):
+                    continue
+                if f.suffix.lower() in SUPPORTED and f.name.lower() not in SKIP_NAMES:
+                    files.append(f)
+                else:
+                    ignored.append(str(f))
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(FileOutcome(str(p), "failed", reason="no such file or folder"))
+    seen, unique = set(), []
+    for f in files:
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
+            unique.append(f)
+    return unique, problems, ignored
+
+
+class Ingestor:
+    """Brings files into a LibraryStore; built once with its collaborators."""
+
+    def __init__(self, settings: Settings, store: LibraryStore, embedder: MiniLMEmbeddings):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._counter: TokenCounter | None = None
+
+    @property
+    def counter(self) -> TokenCounter:
+        if self._counter is None:
+            self._counter = TokenCounter(self.settings.embedding.model)
+        return self._counter
+
+    def run(self, paths: Iterable[Path], prune: bool = False, rebuild: bool = False,
+            wait: bool = False, progress: Progress | None = None) -> IngestReport:
+        paths = [Path(p) for p in paths]
+        with ingest_lock(self.settings.data_dir, wait=wait):
+            report = IngestReport(recovered=self.store.recover())
+            if rebuild:
+                self.store.reset()
+            chunking = self.settings.chunking
+            self.store.check_compatible(self.embedder.model_id,
+                                        (chunking.max_tokens, chunking.overlap_tokens))
+            files, problems, report.ignored = discover(paths)
+            report.outcomes.extend(problems)
+            known = self.store.documents(include_pending=True)
+            by_source = {r.source: r for r in known}
+            taken = {r.doc_id: r.source for r in known}
+            for i, f in enumerate(files):
+                if progress:
+                    progress("parse", i, len(files), f.name)
+                report.outcomes.append(self._one(f, by_source, taken, report, progress))
+            if progress:
+                progress("parse", len(files), len(files), "")
+            if prune:
+                report.outcomes.extend(self._prune(paths, files, known))
+            if report.chunks_embedded and not self.store.fingerprint():
+                self.store.set_fingerprint(self.embedder.model_id, self.embedder.dimension,
+                                           chunking.max_tokens, chunking.overlap_tokens)
+            return report
+
+    def _one(self, f: Path, by_source: dict, taken: dict, report: IngestReport,
+             progress: Progress | None) -> FileOutcome:
+        source = str(f.resolve())
+        limits = self.settings.limits
+        try:
+            size_mb = f.stat().st_size / 2**20
+            if size_mb > limits.max_file_mb:
+                raise ParseError(f"it is {size_mb:.0f} MB; the limit is {limits.max_file_mb:g} MB "
+                                 "(HRDD_MAX_FILE_MB)")
+            t0 = time.perf_counter()
+            data = f.read_bytes()
+            previous = by_source.get(source)
+            from ingest.documents import file_hash
+
+            if previous and previous.doc_hash == file_hash(data) and previous.status == "complete":
+                return FileOutcome(str(f), "unchanged", previous.doc_id, chunks=previous.chunks)
+            pages = read_pdf_pages(f, limits) if f.suffix.lower() == ".pdf" else None
+            doc = parse_file(f.resolve(), data, pages)
+            report.seconds["parse"] += time.perf_counter() - t0
+        except ParseError as err:
+            return FileOutcome(str(f), "failed", reason=str(err))
+        except OSError as err:
+            return FileOutcome(str(f), "failed", reason=f"cannot read the file ({err.strerror})")
+        doc = self._claim_id(doc, source, taken)
+        report.pages += len(doc.units) if doc.unit_name == "pages" else 0
+        n = self._store(doc, report, progress)
+        return FileOutcome(str(f), "updated" if previous else "added", doc.doc_id, chunks=n)
+
+    def _claim_id(self, doc: ParsedDocument, source: str, taken: dict) -> ParsedDocument:
+        """Keep ids unique: a second file claiming an id held by another live file gets a suffix."""
+        from dataclasses import replace
+
+        owner = taken.get(doc.doc_id)
+        if owner and owner != source and Path(owner).exists():
+            doc = replace(doc, doc_id=f"{doc.doc_id}-{slugify(Path(source).parent.name)}"[:90])
+        taken[doc.doc_id] = source
+        return doc
+
+    def _store(self, doc: ParsedDocument, report: IngestReport, progress: Progress | None) -> int:
+        t0 = time.perf_counter()
+        chunks = chunk_document(doc, self.settings.chunking, self.counter)
+        t1 = time.perf_counter()
+        vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
+        t2 = time.perf_counter()
+        batch = ChunkBatch([c.chunk_id for c in chunks], [c.text for c in chunks], vectors,
+                           [c.metadata(doc) for c in chunks])
+        record = DocumentRecord(
+            doc_id=doc.doc_id, title=doc.title, kind=doc.kind, source=doc.source,
+            doc_hash=doc.doc_hash, chunks=len(chunks), units=len(doc.units),
+            unit_name=doc.unit_name, topics=doc.topics, publisher=doc.publisher, year=doc.year,
+            url=doc.url, summary=doc.summary,
+            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        self.store.write_document(record, batch)
+        t3 = time.perf_counter()
+        report.seconds["chunk"] += t1 - t0
+        report.seconds["embed"] += t2 - t1
+        report.seconds["store"] += t3 - t2
+        report.chunks_embedded += len(chunks)
+        if progress:
+            progress("embed", report.chunks_embedded, report.chunks_embedded, doc.doc_id)
+        return len(chunks)
+
+    def _prune(self, paths: list[Path], files: list[Path], known: list[DocumentRecord]):
+        present = {str(f.resolve()) for f in files}
+        folders = [p.resolve() for p in paths if p.is_dir()]
+        for rec in known:
+            src = Path(rec.source)
+            if rec.source in present or not any(src.is_relative_to(d) for d in folders):
+                continue
+            if not src.exists():
+                self.store.remove(rec.doc_id)
+                yield FileOutcome(rec.source, "removed", rec.doc_id, reason="file no longer exists")

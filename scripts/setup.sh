@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create .venv and install the project with pinned versions; does nothing when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python3}"
+stamp=".venv/.hrdd-installed"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+echo "Setting up .venv (first run takes several minutes) ..."
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# torch first: 2.13.0 resolves to the CPU wheel; letting another package pull torch brings a CUDA build.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+echo "$want" > "$stamp"
+echo "Set-up done."
