@@ -13,10 +13,12 @@ from assistant.store import LibraryStore, open_client
 class Library:
     """The store and the embedder that go together; shared by ingest and the assistant."""
 
-    def __init__(self, settings: Settings, client=None):
+    def __init__(self, settings: Settings, client=None, embedder: MiniLMEmbeddings | None = None):
         enforce_offline()
         self.settings = settings
         self._client = client
+        if embedder is not None:  # share one loaded model between libraries (tests, benchmarks)
+            self.embedder = embedder
 
     @cached_property
     def store(self) -> LibraryStore:

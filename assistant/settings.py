@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     min_dense: float = 0.30
     min_keyword: float = 4.0
-    mmr_lambda: float = 0.7
+    mmr_lambda: float = 0.5
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
     llm_base_url: str | None = None
     llm_model: str = "llama3.1"

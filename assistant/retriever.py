@@ -1,0 +1,162 @@
+"""Hybrid retrieval: dense (Chroma) plus BM25, fused by reciprocal rank, de-duplicated, diversified."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from assistant.answer import Passage
+from assistant.embedder import MiniLMEmbeddings
+from assistant.keyword import KeywordIndex, load_or_build, tokenize
+from assistant.settings import RetrievalSettings
+from assistant.store import DocumentRecord, LibraryStore, StoredChunk
+
+
+@dataclass(frozen=True)
+class Filters:
+    kinds: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds or self.topics or self.doc_ids)
+
+
+@dataclass
+class Retrieval:
+    passages: list[Passage]
+    relevant: bool
+    best_dense: float
+    best_keyword: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def to_passage(ch: StoredChunk, score: float, dense: float | None, kw: float | None) -> Passage:
+    m = ch.metadata
+    return Passage(
+        chunk_id=ch.chunk_id, doc_id=m.get("doc_id", ""), title=m.get("title", ""),
+        kind=m.get("kind", ""), text=ch.text, page=m.get("page"), section=m.get("section"),
+        start=int(m.get("start", 0)), end=int(m.get("end", 0)), score=score, dense_score=dense,
+        keyword_score=kw, source=m.get("source", ""), context=m.get("heading_path", ""),
+    )
+
+
+class HybridRetriever:
+    """Finds the passages of the library that bear on a question."""
+
+    def __init__(self, store: LibraryStore, embedder: MiniLMEmbeddings, s: RetrievalSettings,
+                 cache_dir):
+        self.store = store
+        self.embedder = embedder
+        self.s = s
+        self.cache_dir = cache_dir
+        self._version = ""
+        self._docs: dict[str, DocumentRecord] = {}
+        self._index: KeywordIndex | None = None
+
+    def refresh(self) -> None:
+        """Re-read the library if ingest changed it since the last call."""
+        version = self.store.version()
+        if version == self._version and self._index is not None:
+            return
+        self._docs = {d.doc_id: d for d in self.store.documents()}
+        self._index = load_or_build(self.cache_dir, f"{self.store.name}:{version}",
+                                    self.store.committed_chunks)
+        self._version = version
+
+    @property
+    def index(self) -> KeywordIndex:
+        self.refresh()
+        return self._index
+
+    @property
+    def documents(self) -> dict[str, DocumentRecord]:
+        self.refresh()
+        return self._docs
+
+    def allowed(self, f: Filters) -> list[str] | None:
+        if not f:
+            return None
+        return [d.doc_id for d in self.documents.values()
+                if (not f.kinds or d.kind in f.kinds)
+                and (not f.topics or set(f.topics) & set(d.topics))
+                and (not f.doc_ids or d.doc_id in f.doc_ids)]
+
+    def retrieve(self, query: str, k: int | None = None, filters: Filters = Filters()) -> Retrieval:
+        k = k or self.s.k
+        t = {}
+        t0 = time.perf_counter()
+        self.refresh()
+        allowed = self.allowed(filters)
+        committed = {d: r.doc_hash for d, r in self._docs.items()}
+        t1 = time.perf_counter()
+        vector = self.embedder.embed_query(query)
+        t2 = time.perf_counter()
+        dense = self.store.query(vector, self.s.candidates, committed, allowed)
+        t3 = time.perf_counter()
+        kw_hits = self._index.search(query, self.s.candidates, allowed)
+        t4 = time.perf_counter()
+        t.update(refresh=t1 - t0, embed_query=t2 - t1, dense=t3 - t2, keyword=t4 - t3)
+
+        fused: dict[str, float] = {}
+        chunks: dict[str, StoredChunk] = {}
+        dense_of: dict[str, float] = {}
+        kw_of: dict[str, float] = {}
+        for rank, ch in enumerate(dense):
+            fused[ch.chunk_id] = fused.get(ch.chunk_id, 0) + 1 / (self.s.rrf_k + rank + 1)
+            chunks[ch.chunk_id], dense_of[ch.chunk_id] = ch, ch.similarity
+        for rank, hit in enumerate(kw_hits):
+            ch = self._index.chunks[hit.index]
+            fused[ch.chunk_id] = fused.get(ch.chunk_id, 0) + 1 / (self.s.rrf_k + rank + 1)
+            chunks.setdefault(ch.chunk_id, ch)
+            kw_of[ch.chunk_id] = hit.score
+        ranked = sorted(fused, key=lambda c: -fused[c])
+        ranked = self._collapse_duplicates(ranked, chunks)
+        chosen = self._diversify(ranked, fused, chunks, k)
+        t["fuse"] = time.perf_counter() - t4
+        passages = [to_passage(chunks[c], fused[c], dense_of.get(c), kw_of.get(c)) for c in chosen]
+        best_dense = max(dense_of.values(), default=0.0)
+        best_kw = max(kw_of.values(), default=0.0)
+        relevant = best_dense >= self.s.min_dense or (
+            best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.08)
+        return Retrieval(passages, relevant, best_dense, best_kw, t)
+
+    @staticmethod
+    def _collapse_duplicates(ranked: list[str], chunks: dict[str, StoredChunk]) -> list[str]:
+        """Drop chunks whose text repeats one ranked higher (same file ingested twice, copies)."""
+        kept, seen_hash, seen_sets = [], set(), []
+        for cid in ranked:
+            meta = chunks[cid].metadata
+            h = meta.get("chunk_hash")
+            words = set(tokenize(chunks[cid].text))
+            if h in seen_hash or any(_jaccard(words, s) > 0.85 for s in seen_sets):
+                continue
+            seen_hash.add(h)
+            seen_sets.append(words)
+            kept.append(cid)
+        return kept
+
+    def _diversify(self, ranked: list[str], fused: dict[str, float],
+                   chunks: dict[str, StoredChunk], k: int) -> list[str]:
+        """Maximal marginal relevance, where similarity is sharing a document or many words."""
+        if not ranked:
+            return []
+        top = fused[ranked[0]]
+        lam = self.s.mmr_lambda
+        words = {c: set(tokenize(chunks[c].text)) for c in ranked}
+        chosen: list[str] = []
+        pool = list(ranked)
+        while pool and len(chosen) < k:
+            def mmr(c: str) -> float:
+                sim = max((0.7 * (chunks[c].metadata.get("doc_id") == chunks[s].metadata.get("doc_id"))
+                           + 0.3 * _jaccard(words[c], words[s]) for s in chosen), default=0.0)
+                return lam * fused[c] / top - (1 - lam) * sim
+
+            best = max(pool, key=mmr)
+            chosen.append(best)
+            pool.remove(best)
+        return chosen
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
