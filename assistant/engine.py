@@ -99,8 +99,7 @@ class Assistant:
             notice = _join(notice, "The language model could not be reached, so this answer was "
                                    "composed from the library's own sentences instead.")
         t0 = time.perf_counter()
-        text, cites = compose(q, list(passages), self.library.embedder,
-                              self._checklist(passages))
+        text, cites = compose(q, list(passages), self.library.embedder, self._checklist(found))
         timings["compose"] = time.perf_counter() - t0
         if on_token:
             on_token(text)
@@ -126,27 +125,38 @@ class Assistant:
 
         return build_chat_model(self.settings.llm)
 
-    def _checklist(self, passages: Sequence[Passage]) -> tuple[Passage, list] | None:
-        """The 'Questions to work through' of the best-ranked document that has one and fits."""
-        ranked_docs: list[str] = []
-        for p in passages:
-            if p.doc_id not in ranked_docs:
-                ranked_docs.append(p.doc_id)
-        docs = self.retriever.documents
-        preferred = [d for d in ranked_docs if docs.get(d) and docs[d].kind == "checklist"]
-        for doc_id in preferred + ranked_docs[:2]:
-            section = self._section_passage(doc_id, CHECKLIST_HEADING)
-            if section:
-                items = checklist_items(section.text)
-                if len(items) >= 3:
-                    return section, items
+    def _checklist(self, found: Retrieval) -> tuple[Passage, list] | None:
+        """The 'Questions to work through' list that best fits the question, if one fits."""
+        retriever = self.retriever
+        sections = sorted({str(c.metadata.get("section")) for c in retriever.index.chunks
+                           if CHECKLIST_HEADING.lower() in str(c.metadata.get("section", "")).lower()})
+        if not sections or not found.vector:
+            return None
+        committed = {d: r.doc_hash for d, r in retriever.documents.items()}
+        hits = self.library.store.query(found.vector, 6, committed,
+                                        where={"section": {"$in": sections}})
+        retrieved = {p.doc_id for p in found.passages}
+        docs = retriever.documents
+
+        def fit(hit) -> float:
+            doc_id = hit.metadata.get("doc_id")
+            return (hit.similarity + 0.05 * (doc_id in retrieved)
+                    + 0.03 * (docs[doc_id].kind == "checklist" if doc_id in docs else 0))
+
+        for hit in sorted(hits, key=fit, reverse=True):
+            if hit.similarity < self.settings.min_dense:
+                break
+            section = self._section_passage(hit.metadata["doc_id"], hit.metadata["section"])
+            items = checklist_items(section.text) if section else []
+            if len(items) >= 3:
+                return section, items
         return None
 
     def _section_passage(self, doc_id: str, heading: str) -> Passage | None:
         """A whole section of a document, put back together from its chunks."""
         parts = sorted((c for c in self.retriever.index.chunks
                         if c.metadata.get("doc_id") == doc_id
-                        and heading.lower() in str(c.metadata.get("section", "")).lower()),
+                        and c.metadata.get("section") == heading),
                        key=lambda c: c.metadata.get("start", 0))
         if not parts:
             return None

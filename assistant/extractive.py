@@ -72,8 +72,9 @@ def select(question_vec: np.ndarray, question: str, cands: list[Candidate],
     scores = []
     for i, c in enumerate(cands):
         overlap = len(q_terms & set(tokenize(c.text))) / max(len(q_terms), 1)
+        authority = 0.06 if c.passage.kind in ("guidance", "checklist") else 0.0
         scores.append(float(sent_vecs[i] @ question_vec) + 0.12 / (1 + c.passage_rank)
-                      + 0.15 * overlap)
+                      + 0.15 * overlap + authority)
     order = sorted(range(len(cands)), key=lambda i: (-scores[i], i))
     chosen: list[int] = []
     per_doc: dict[str, int] = {}

@@ -29,6 +29,7 @@ class Retrieval:
     best_dense: float
     best_keyword: float
     timings: dict[str, float] = field(default_factory=dict)
+    vector: list[float] = field(default_factory=list)
 
 
 def to_passage(ch: StoredChunk, score: float, dense: float | None, kw: float | None) -> Passage:
@@ -110,6 +111,9 @@ class HybridRetriever:
             fused[ch.chunk_id] = fused.get(ch.chunk_id, 0) + 1 / (self.s.rrf_k + rank + 1)
             chunks.setdefault(ch.chunk_id, ch)
             kw_of[ch.chunk_id] = hit.score
+        for cid, ch in chunks.items():
+            if ch.metadata.get("kind") == "case-study":
+                fused[cid] *= self.s.case_study_weight
         ranked = sorted(fused, key=lambda c: -fused[c])
         ranked = self._collapse_duplicates(ranked, chunks)
         chosen = self._diversify(ranked, fused, chunks, k)
@@ -119,7 +123,7 @@ class HybridRetriever:
         best_kw = max(kw_of.values(), default=0.0)
         relevant = best_dense >= self.s.min_dense or (
             best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.08)
-        return Retrieval(passages, relevant, best_dense, best_kw, t)
+        return Retrieval(passages, relevant, best_dense, best_kw, t, vector)
 
     @staticmethod
     def _collapse_duplicates(ranked: list[str], chunks: dict[str, StoredChunk]) -> list[str]:

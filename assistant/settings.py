@@ -51,6 +51,7 @@ class RetrievalSettings:
     min_dense: float
     min_keyword: float
     mmr_lambda: float
+    case_study_weight: float
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     min_dense: float = 0.30
     min_keyword: float = 4.0
     mmr_lambda: float = 0.5
+    case_study_weight: float = 0.85  # guidance first; case studies illustrate it
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
     llm_base_url: str | None = None
     llm_model: str = "llama3.1"
@@ -122,7 +124,8 @@ class Settings(BaseSettings):
     @property
     def retrieval(self) -> RetrievalSettings:
         return RetrievalSettings(self.retrieval_k, self.retrieval_candidates, self.rrf_k,
-                                 self.min_dense, self.min_keyword, self.mmr_lambda)
+                                 self.min_dense, self.min_keyword, self.mmr_lambda,
+                                 self.case_study_weight)
 
     @property
     def llm(self) -> LLMSettings:

@@ -219,14 +219,16 @@ class LibraryStore:
         return self.chunks.count()
 
     def query(self, vector: Sequence[float], n: int, committed: dict[str, str],
-              doc_ids: Sequence[str] | None = None) -> list[StoredChunk]:
+              doc_ids: Sequence[str] | None = None, where: dict | None = None) -> list[StoredChunk]:
         """Nearest chunks by cosine similarity, limited to committed versions (and doc_ids)."""
         if not committed or self.chunks.count() == 0:
             return []
         allowed = [d for d in (doc_ids if doc_ids is not None else committed) if d in committed]
         if not allowed:
             return []
-        where = {"doc_id": {"$in": allowed}} if doc_ids is not None else None
+        clauses = [c for c in (where, {"doc_id": {"$in": allowed}} if doc_ids is not None else None)
+                   if c]
+        where = {"$and": clauses} if len(clauses) > 1 else (clauses[0] if clauses else None)
         res = self.chunks.query(query_embeddings=[list(vector)], n_results=n, where=where,
                                 include=["documents", "metadatas", "distances"])
         out = []

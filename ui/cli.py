@@ -170,7 +170,10 @@ def _mount() -> None:
             if e.name != name:
                 raise
             continue
-        module.register(app)
+        if hasattr(module, "register"):
+            module.register(app)
+        else:  # a sub-app: `hrdd assess ...`
+            app.add_typer(module.app, name=name.rsplit("_", 1)[1])
 
 
 _mount()
