@@ -49,7 +49,8 @@ class MiniLMEmbeddings(Embeddings):
 
     def __init__(self, s: EmbeddingSettings):
         self.settings = s
-        self.model_id = model_id(s.model)
+        # int8 vectors differ from float ones (cosine ~0.98), so they must not share a library.
+        self.model_id = model_id(s.model) + ("+onnx-int8" if s.backend == "onnx-int8" else "")
 
     @cached_property
     def _model(self):
@@ -66,7 +67,8 @@ class MiniLMEmbeddings(Embeddings):
             return SentenceTransformer(self.settings.model, device="cpu", local_files_only=True)
         from assistant.onnx_export import load_onnx_model
 
-        return load_onnx_model(self.settings.model, quantized=self.settings.backend == "onnx-int8")
+        return load_onnx_model(self.settings.model, quantized=self.settings.backend == "onnx-int8",
+                               threads=self.settings.threads)
 
     @property
     def max_tokens(self) -> int:

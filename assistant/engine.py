@@ -57,6 +57,11 @@ class Assistant:
         return HybridRetriever(self.library.store, self.library.embedder, s.retrieval,
                                s.data_dir / "cache" / s.collection)
 
+    @property
+    def library_version(self) -> str:
+        """Which documents, in which versions, answers are drawn from (recorded in audit trails)."""
+        return self.library.store.version()
+
     def warm_up(self) -> Assistant:
         """Load the model and the keyword index now, not on the first question."""
         self.library.store.check_compatible(self.library.embedder.model_id)

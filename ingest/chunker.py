@@ -58,7 +58,10 @@ def chunk_document(doc: ParsedDocument, s: ChunkingSettings, counter: TokenCount
             embed = head + text
             tokens = counter.count(embed)
             ordinal = len(chunks)
-            cid = hashlib.sha256(f"{doc.doc_id}\0{ordinal}\0{embed}".encode()).hexdigest()[:32]
+            # The version's hash is part of the id, so writing a new version never overwrites
+            # the committed version's chunks (see LibraryStore.write_document).
+            key = f"{doc.doc_id}\0{doc.doc_hash}\0{ordinal}\0{embed}"
+            cid = hashlib.sha256(key.encode()).hexdigest()[:32]
             chunks.append(Chunk(cid, text, embed, unit, a, b, tokens, ordinal))
     return chunks
 

@@ -16,9 +16,13 @@ LIGATURES = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", 
              "Ĳ": "IJ", "ĳ": "ij", "Œ": "OE", "œ": "oe"}
 ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff\u00ad"
 SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
-# A footnote number that the PDF set off with zero-width spaces: "users.\u200b 2, 3 \u200b"
+# A footnote number that the PDF set off with zero-width spaces: "users.\u200b 2, 3 \u200b",
+# "parties.\u200b 12 13 \u200b". A number followed by "." or ")" is a list item ("\u200b 1. Every
+# one"), and a longer number is a year or a count: both are text, not markers.
+_NOTE = r"\d{1,3}(?!\d)"
 MARKED_FOOTNOTE = re.compile(
-    r"[\u200b\u2060][ \t]*\d{1,3}(?:[ \t]*[,\u2013-][ \t]*\d{1,3})*[ \t]*[\u200b\u2060]?")
+    rf"[\u200b\u2060][ \t]*{_NOTE}(?:(?:[ \t]*[,\u2013-][ \t]*|[ \t]+){_NOTE})*(?![.)])"
+    r"[ \t]*[\u200b\u2060]?")
 # A footnote number glued to the end of a word or sentence: "privacy.12 The", "rights3 and"
 GLUED_FOOTNOTE = re.compile(r"(?<=[a-z][.,;:)\u201d\"])\d{1,2}(?=\s|$)|(?<=[a-z]{3})\d{1,2}(?=[\s.,;:]|$)")
 BULLET = re.compile(r"^(?:[•▪◦●‣∙·\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)]|[ivx]{1,4}[.)])\s")
@@ -93,6 +97,8 @@ def join_lines(lines: list[str]) -> str:
             current = ln
         elif re.search(r"[A-Za-z]-$", current) and ln[:1].islower():
             current = current[:-1] + ln  # "inter-\nnational" -> "international"
+        elif re.search(r"[A-Za-z]-$", current) and ln[:1].isupper():
+            current += ln  # "Inter-\nAmerican" -> "Inter-American": the hyphen is the word's
         else:
             current = f"{current} {ln}"
         prev = ln

@@ -123,7 +123,9 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" at line {where.line + 2}" if where else ""
-        raise ParseError(f"front matter is not valid YAML{line}") from None
+        problem = getattr(err, "problem", None)
+        raise ParseError(f"front matter is not valid YAML{line}"
+                         + (f": {problem}" if problem else "")) from None
     if not isinstance(meta, dict):
         raise ParseError("front matter must be a set of 'key: value' lines")
     return meta, text[m.end():]
