@@ -53,6 +53,7 @@ class DocumentRecord:
     def from_metadata(cls, meta: dict) -> DocumentRecord:
         fields = {k: v for k, v in meta.items() if k in cls.__dataclass_fields__}
         fields["topics"] = tuple(t for t in meta.get("topics", []) if t != "none")
+        fields.setdefault("doc_hash", "")  # a new document's pending record has none yet
         return cls(**fields)
 
 

@@ -8,6 +8,7 @@ against the token bound, so nothing is silently truncated by the model.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass
 
@@ -87,11 +88,15 @@ def _cut_words(text: str, a: int, b: int, budget: int, counter: TokenCounter, pa
     words, pos = [], a
     for w in text[a:b].split():
         i = text.index(w, pos)
-        words.append((i, i + len(w)))
+        words.extend(_cut_chars(text, i, i + len(w), budget, counter))
         pos = i + len(w)
+    ends = [e for _, e in words]
     start = 0
     while start < len(words):
-        lo, hi = start + 1, len(words)
+        # Search runs of at most 8 * budget characters (a token rarely covers more than a few):
+        # counting ever longer spans of a long text would take minutes.
+        far = bisect.bisect_right(ends, words[start][0] + 8 * budget)
+        lo, hi = start + 1, max(start + 1, far)
         while lo < hi:  # the longest run from `start` that fits the budget
             mid = (lo + hi + 1) // 2
             if counter.count(text[words[start][0]:words[mid - 1][1]]) <= budget:
@@ -101,6 +106,27 @@ def _cut_words(text: str, a: int, b: int, budget: int, counter: TokenCounter, pa
         seg = (words[start][0], words[lo - 1][1])
         yield seg[0], seg[1], counter.count(text[seg[0]:seg[1]]), para and start == 0
         start = lo
+
+
+def _cut_chars(text: str, a: int, b: int, budget: int, counter: TokenCounter):
+    """A "word" longer than the window (Chinese or Japanese text has no spaces) as runs of
+    characters that fit; a word of at most `budget` characters is never over the window."""
+    tokens = counter.count(text[a:b]) if b - a > budget else 0
+    if tokens <= budget:
+        return [(a, b)]
+    step = max(1, budget * (b - a) // tokens)  # characters in a full window, on average
+    runs = []
+    while a < b:
+        lo, hi = a + 1, min(b, a + 2 * step)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if counter.count(text[a:mid]) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        runs.append((a, lo))
+        a = lo
+    return runs
 
 
 def _spans(text: str, budget: int, overlap: int, counter: TokenCounter) -> list[tuple[int, int]]:

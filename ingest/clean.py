@@ -61,13 +61,16 @@ def drop_running_lines(pages: list[list[str]], edge: int = 4) -> list[list[str]]
     threshold = max(2, len(pages) // 2)
     running = {sig for sig, n in seen.items() if n >= threshold}
     out = []
-    for lines in pages:
+    for n, lines in enumerate(pages):
         body_idx = [i for i, ln in enumerate(lines) if ln.strip()]
         edges = set(body_idx[:edge] + body_idx[-edge:])
+        # The first page's top is the title, which running headers often repeat: keep it.
+        top_of_title_page = set(body_idx[:edge]) if n == 0 else set()
         out.append([
             ln for i, ln in enumerate(lines)
-            if not (i in edges and (_signature(ln) in running
-                                    or re.fullmatch(r"\s*(page\s*)?\d{1,4}\s*", ln, re.I)))
+            if not (i in edges and (
+                (_signature(ln) in running and i not in top_of_title_page)
+                or re.fullmatch(r"\s*(page\s*)?\d{1,4}\s*", ln, re.I)))
         ])
     return out
 
@@ -90,6 +93,10 @@ def join_lines(lines: list[str]) -> str:
             not current
             or BULLET.match(ln)
             or (SENTENCE_END.search(prev) and len(prev) < 0.7 * typical and ln[:1].isupper())
+            # a short line with no closing punctuation before a capital: a title or heading
+            or (current == prev and len(prev) < 0.5 * typical and not SENTENCE_END.search(prev)
+                and not prev.endswith(("-", ",")) and ln[:1].isupper()
+                and not (prev.isupper() and ln.isupper()))  # a title set over two lines
         )
         if new_para:
             if current:

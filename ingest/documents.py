@@ -85,8 +85,10 @@ def _decode(data: bytes) -> str:
 
 def _from_pdf(path: Path, data: bytes, raw_pages: list[str]) -> ParsedDocument:
     pages = clean_pages(raw_pages)
-    units = tuple(Unit(text, page=i + 1) for i, text in enumerate(pages) if len(text.split()) >= 3)
-    if sum(len(u.text.split()) for u in units) < 20:
+    units = tuple(Unit(text, page=i + 1) for i, text in enumerate(pages)
+                  if len("".join(text.split())) >= 12)
+    # Characters, not words: Chinese, Japanese and Thai text has few spaces.
+    if sum(len("".join(u.text.split())) for u in units) < 100:
         raise ParseError("no extractable text (a scanned or image-only PDF? OCR is not supported)")
     title = _pdf_title(pages) or path.stem
     return ParsedDocument(slugify(path.stem), title, "document", str(path), file_hash(data),

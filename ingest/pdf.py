@@ -84,7 +84,7 @@ def _extract(path: str, max_pages: int, conn) -> None:
 
 def _pages(path: str, max_pages: int) -> list[str]:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(path, strict=False)
@@ -101,11 +101,16 @@ def _pages(path: str, max_pages: int) -> list[str]:
     if n > max_pages:
         raise ParseError(f"it has {n} pages; the limit is {max_pages} (HRDD_MAX_PAGES)")
     out = []
-    for page in reader.pages:
+    for number, page in enumerate(reader.pages, 1):
         try:
             out.append(page.extract_text() or "")
         except FileNotDecryptedError:
             raise ParseError("password-protected: remove the password and ingest it again") from None
+        except MemoryError:
+            raise
+        except LimitReachedError:  # pypdf's own cap on what one stream may inflate to
+            raise ParseError(f"page {number} inflates to more data than the PDF reader allows; "
+                             "the file may be malformed (a decompression bomb?)") from None
         except Exception:  # noqa: BLE001 - one unreadable page should not sink the document
             out.append("")
     return out

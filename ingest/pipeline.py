@@ -122,6 +122,11 @@ class Ingestor:
              progress: Progress | None) -> FileOutcome:
         source = str(f.resolve())
         limits = self.settings.limits
+        try:  # the name is stored and shown; Chroma and terminals take only valid UTF-8
+            source.encode("utf-8")
+        except UnicodeEncodeError:
+            return FileOutcome(str(f), "failed", reason="the file name is not valid UTF-8 (made on "
+                               "another system?); rename the file and ingest it again")
         try:
             size_mb = f.stat().st_size / 2**20
             if size_mb > limits.max_file_mb:
