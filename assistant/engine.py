@@ -9,7 +9,7 @@ from dataclasses import replace
 from functools import cached_property
 
 from assistant.answer import Answer, Citation, Passage
-from assistant.extractive import CHECKLIST_HEADING, checklist_items, compose
+from assistant.extractive import CHECKLIST_HEADING, SentenceVectors, checklist_items, compose
 from assistant.retriever import Filters, HybridRetriever, Retrieval, to_passage
 from assistant.settings import Settings
 
@@ -18,7 +18,9 @@ DECLINE = ("The library does not cover this question, so I cannot answer it from
 FOLLOW_UP = re.compile(r"^(and|but|what about|how about|what if|and if|if so|then|also|same)\b"
                        r"|\b(it|they|them|this|that|those|these|the buyer|the customer|the deal)\b",
                        re.I)
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates too: Python makes them of bytes that are not UTF-8 (a command-line argument
+# typed in a Latin-1 terminal), and the tokenizer refuses them.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class QuestionError(ValueError):
@@ -62,6 +64,10 @@ class Assistant:
         """Which documents, in which versions, answers are drawn from (recorded in audit trails)."""
         return self.library.store.version()
 
+    @cached_property
+    def sentence_vectors(self) -> SentenceVectors:
+        return SentenceVectors(self.library.embedder)
+
     def warm_up(self) -> Assistant:
         """Load the model and the keyword index now, not on the first question."""
         self.library.store.check_compatible(self.library.embedder.model_id)
@@ -104,7 +110,8 @@ class Assistant:
             notice = _join(notice, "The language model could not be reached, so this answer was "
                                    "composed from the library's own sentences instead.")
         t0 = time.perf_counter()
-        text, cites = compose(q, list(passages), self.library.embedder, self._checklist(found))
+        text, cites = compose(q, list(passages), self.sentence_vectors,
+                              self._checklist(found, filters))
         timings["compose"] = time.perf_counter() - t0
         if on_token:
             on_token(text)
@@ -130,27 +137,34 @@ class Assistant:
 
         return build_chat_model(self.settings.llm)
 
-    def _checklist(self, found: Retrieval) -> tuple[Passage, list] | None:
-        """The 'Questions to work through' list that best fits the question, if one fits."""
+    def _checklist(self, found: Retrieval, filters: Filters) -> tuple[Passage, list] | None:
+        """The 'Questions to work through' list that best fits the question, if one fits.
+
+        Candidates are the checklist sections nearest the question (within the filters);
+        the document of the best passage comes first, then any retrieved document, then
+        documents of kind checklist.
+        """
         retriever = self.retriever
         sections = sorted({str(c.metadata.get("section")) for c in retriever.index.chunks
                            if CHECKLIST_HEADING.lower() in str(c.metadata.get("section", "")).lower()})
-        if not sections or not found.vector:
+        if not sections or not found.vector or not found.passages:
             return None
         committed = {d: r.doc_hash for d, r in retriever.documents.items()}
-        hits = self.library.store.query(found.vector, 6, committed,
+        hits = self.library.store.query(found.vector, 6, committed, retriever.allowed(filters),
                                         where={"section": {"$in": sections}})
+        top = found.passages[0].doc_id
         retrieved = {p.doc_id for p in found.passages}
         docs = retriever.documents
 
         def fit(hit) -> float:
             doc_id = hit.metadata.get("doc_id")
-            return (hit.similarity + 0.05 * (doc_id in retrieved)
-                    + 0.03 * (docs[doc_id].kind == "checklist" if doc_id in docs else 0))
+            kind = docs[doc_id].kind if doc_id in docs else ""
+            return (hit.similarity + 0.1 * (doc_id == top) + 0.05 * (doc_id in retrieved)
+                    + 0.03 * (kind == "checklist"))
 
         for hit in sorted(hits, key=fit, reverse=True):
             if hit.similarity < self.settings.min_dense:
-                break
+                continue
             section = self._section_passage(hit.metadata["doc_id"], hit.metadata["section"])
             items = checklist_items(section.text) if section else []
             if len(items) >= 3:

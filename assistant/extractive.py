@@ -43,6 +43,24 @@ class Candidate:
         return self.passage.text[self.start:self.end]
 
 
+class SentenceVectors:
+    """Embeddings of candidate sentences, cached: related questions bring back the same passages."""
+
+    def __init__(self, embedder: MiniLMEmbeddings, size: int = 50_000):
+        self.embedder = embedder
+        self.size = size
+        self._cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for t, v in zip(missing, self.embedder.encode(missing), strict=True):
+                self._cache[t] = v
+            while len(self._cache) > self.size:  # drop the oldest entries
+                self._cache.pop(next(iter(self._cache)))
+        return np.stack([self._cache[t] for t in texts])
+
+
 def touches_law(question: str) -> bool:
     return bool(LEGAL_CUES.search(question))
 
@@ -101,12 +119,12 @@ def citation(n: int, quote: str, p: Passage, start: int, end: int, passage_text:
                     passage=passage_text)
 
 
-def compose(question: str, passages: list[Passage], embedder: MiniLMEmbeddings,
+def compose(question: str, passages: list[Passage], vectors: SentenceVectors,
             checklist: tuple[Passage, list[tuple[int, int]]] | None) -> tuple[str, list[Citation]]:
     """Answer text and its citations from the retrieved passages (and a fitting checklist)."""
     cands = candidates(passages)
     if cands:
-        vecs = embedder.encode([question] + [c.text for c in cands])
+        vecs = vectors.encode([question] + [c.text for c in cands])
         chosen = select(vecs[0], question, cands, vecs[1:])
     else:
         chosen = []

@@ -122,7 +122,7 @@ class HybridRetriever:
         best_dense = max(dense_of.values(), default=0.0)
         best_kw = max(kw_of.values(), default=0.0)
         relevant = best_dense >= self.s.min_dense or (
-            best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.08)
+            best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.05)
         return Retrieval(passages, relevant, best_dense, best_kw, t, vector)
 
     @staticmethod

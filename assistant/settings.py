@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     retrieval_k: int = 6
     retrieval_candidates: int = 30
     rrf_k: int = 60
-    min_dense: float = 0.30
+    min_dense: float = 0.35
     min_keyword: float = 4.0
     mmr_lambda: float = 0.5
     case_study_weight: float = 0.85  # guidance first; case studies illustrate it
