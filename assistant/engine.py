@@ -91,7 +91,14 @@ class Assistant:
         """Answer one question; `history` holds earlier questions (or Answers) of the conversation."""
         started = time.perf_counter()
         q, notice = clean_question(question, self.settings.max_question_chars)
-        found = self.retrieve(retrieval_query(q, history), k, filters)
+        query = retrieval_query(q, history)
+        found = self.retrieve(query, k, filters)
+        if query != q and not FOLLOW_UP.search(q):
+            # Short but with no follow-up cue: it must be answerable on its own too, or an
+            # off-topic question would borrow relevance from the one before it.
+            alone = self.retrieve(q, k, filters)
+            if not alone.relevant:
+                found = alone
         timings = dict(found.timings)
         passages = tuple(found.passages)
         if not found.relevant or not passages:

@@ -1,0 +1,337 @@
+"""The web app, driven in-process with Streamlit's AppTest: ask, decline, assess, upload.
+
+The app opens the library of HRDD_DATA_DIR through its own cached resources; in this
+process that is the session's prepared corpus library (one Chroma folder, one process).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ui import resources
+
+pytest.importorskip("streamlit.testing.v1")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "ui" / "app.py")
+DEALS = ROOT / "examples" / "deals"
+ON_TOPIC = "How should we assess the purchaser of a telecom export deal?"
+OFF_TOPIC = "What is the best recipe for chocolate cake?"
+MINI_GUIDE = b"""---
+title: Supplier code of conduct for cable installers
+kind: policy
+topics: [partners]
+---
+
+# 1. Scope
+
+Every installer working on our network sites signs the supplier code of conduct before the
+first job. The code covers working hours, safety equipment and the right to join a union.
+
+# 2. Checks
+
+Site managers check the signed code and the safety equipment at each visit and report
+gaps to the procurement team within a week.
+"""
+
+
+@pytest.fixture
+def open_app(monkeypatch):
+    """An AppTest of ui/app.py on the library in `data_dir`, on the page given."""
+
+    def open_(data_dir: Path, page: str | None = None) -> AppTest:
+        monkeypatch.setenv("HRDD_DATA_DIR", str(data_dir))
+        resources.settings.clear()  # settings are read once per process; re-read for this test
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, at.exception
+        return at
+
+    yield open_
+    resources.settings.clear()
+
+
+@pytest.fixture
+def corpus_app(open_app, corpus_library):
+    return lambda page=None: open_app(corpus_library.settings.data_dir, page)
+
+
+def texts(elements) -> list[str]:
+    """The elements' text as a reader sees it (the app escapes document text for Markdown)."""
+    return [re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements]
+
+
+@pytest.mark.slow
+def test_a_question_gets_an_answer_with_citations_that_open_on_their_passage(corpus_app):
+    at = corpus_app()
+    at.chat_input[0].set_value(ON_TOPIC).run()
+
+    assert not at.exception, at.exception
+    assert len(at.chat_message) == 2
+    labels = [e.label for e in at.expander]
+    assert labels and labels[0].startswith("[1] ")
+    assert any("techUK" in label or "4 Ps" in label for label in labels)
+    first = at.expander[0]
+    passage = first.markdown[0].value
+    assert "**" in passage, "the quote is highlighted (bold) inside its passage"
+    assert "section" in first.caption[0].value or "page" in first.caption[0].value
+    assert any("not legal advice" in c for c in texts(at.caption))
+    assert [b.label for b in at.get("download_button")] == ["Export conversation"]
+    assert "Library" in texts(at.sidebar.markdown)[1]
+    assert int(at.sidebar.metric[0].value) > 10
+
+
+@pytest.mark.slow
+def test_a_question_outside_the_library_is_declined_with_the_nearest_documents(corpus_app):
+    at = corpus_app()
+    at.chat_input[0].set_value(OFF_TOPIC).run()
+
+    assert not at.exception, at.exception
+    assert any("does not cover" in i for i in texts(at.info))
+    nearest = [m for m in texts(at.markdown) if m.startswith("**Nearest documents")]
+    assert nearest and nearest[0].count("\n- ") >= 1
+    assert not at.expander, "a declined answer cites nothing"
+
+
+@pytest.mark.slow
+def test_the_sidebar_filters_limit_the_sources_to_one_kind_of_document(corpus_app):
+    at = corpus_app()
+    assert "case-study" in at.multiselect(key="ask_kinds").options
+    at.multiselect(key="ask_kinds").set_value(["case-study"]).run()
+    at.chat_input[0].set_value("Can we sell lawful interception to a state-owned operator?").run()
+
+    assert not at.exception, at.exception
+    sources = [texts(e.caption)[0] for e in at.expander]
+    assert sources and all("document case-" in s for s in sources), sources
+
+
+@pytest.mark.slow
+def test_an_empty_library_says_how_to_fill_it(open_app, tmp_path):
+    at = open_app(tmp_path / "empty")
+    assert any("library is empty" in i for i in texts(at.info))
+    assert not at.chat_input
+
+
+@pytest.mark.slow
+def test_feedback_is_stored_with_the_question_answer_and_settings(corpus_app, corpus_library):
+    import json
+
+    log = corpus_library.settings.data_dir / "feedback.jsonl"
+    before = log.read_text().splitlines() if log.exists() else []
+    at = corpus_app()
+    at.chat_input[0].set_value(ON_TOPIC).run()
+    at.feedback[0].set_value(0).run()
+    at.text_area[0].set_value("Misses the reseller angle.")
+    click(at, "Send comment")
+
+    assert not at.exception, at.exception
+    lines = log.read_text().splitlines()
+    assert len(lines) == len(before) + 2, "one line for the thumb, one for the comment"
+    rating, record = (json.loads(line) for line in lines[-2:])
+    assert rating["rating"] == record["rating"] == "down" and rating["turn"] == record["turn"]
+    assert record["comment"] == "Misses the reseller angle." and record["question"] == ON_TOPIC
+    assert record["citations"] and record["settings"]["retrieval_k"] > 0
+    assert "llm_api_key" not in json.dumps(record)
+
+
+def fill_step(at: AppTest, answers: dict) -> None:
+    """Answer the questions shown on the current step from an answers file."""
+    for radio in at.radio:
+        qid = (radio.key or "").rsplit("-", 1)[-1]
+        if qid in answers:
+            value = answers[qid]
+            radio.set_value("yes" if value is True else "no" if value is False else str(value))
+    for box in [*at.text_input, *at.text_area]:
+        qid = (box.key or "").rsplit("-", 1)[-1]
+        if (box.key or "").startswith("q-") and qid in answers:
+            box.set_value(str(answers[qid]))
+
+
+def step_title(at: AppTest) -> str:
+    """The heading of the assessment step shown (the deal's name is the first subheader)."""
+    return at.subheader[1].value
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    buttons = [b for b in at.button if b.label == label]
+    assert buttons, f"no button {label!r} among {[b.label for b in at.button]}"
+    return buttons[0].click().run()
+
+
+@pytest.mark.slow
+def test_a_deal_playbook_runs_step_by_step_to_a_decision_and_a_report(corpus_app):
+    script = yaml.safe_load((DEALS / "clearly-fine.yaml").read_text())
+    at = corpus_app("views/assess.py")
+    assert "Export deal assessment (4 Ps)" in at.selectbox(key="assess_playbook").options
+    at.text_input[0].set_value(script["deal"])
+    at.text_input[1].set_value("Sam Example")
+    click(at, "Start the assessment")
+    assert not at.exception, at.exception
+
+    titles = []
+    while step_title(at) != "Review the ratings":
+        titles.append(step_title(at))
+        assert at.expander, f"guidance with citations beside the questions of {titles[-1]}"
+        fill_step(at, script["answers"])
+        click(at, "Save and continue")
+        assert not at.error, texts(at.error)
+    assert len(titles) == 6
+    assert at.progress[0].value < 100
+    click(at, "Continue")
+    assert step_title(at) == "Choose mitigations"
+    click(at, "Save and continue")
+
+    assert not at.exception, at.exception
+    banner = texts(at.success)
+    assert banner and "Decision: Proceed" in banner[0]
+    downloads = [b.label for b in at.get("download_button")]
+    assert downloads == ["Download report (Markdown)", "Download report (HTML)"]
+    assert at.progress[0].value == 100
+
+
+@pytest.mark.slow
+def test_an_override_needs_a_reason_and_changes_the_decision(corpus_app):
+    script = yaml.safe_load((DEALS / "clearly-fine.yaml").read_text())
+    at = corpus_app("views/assess.py")
+    at.selectbox(key="assess_playbook").set_value("export-deal")
+    at.text_input[0].set_value("Override check")
+    at.text_input[1].set_value("Alex Example")
+    click(at, "Start the assessment")
+    while step_title(at) != "Review the ratings":
+        fill_step(at, script["answers"])
+        click(at, "Save and continue")
+
+    at.selectbox(key="ovr-risk-purchaser").set_value("high")
+    [b for b in at.button if b.label == "Apply override"][3].click().run()
+    assert any("reason is required" in e for e in texts(at.error))
+    at.selectbox(key="ovr-risk-purchaser").set_value("high")
+    at.text_input(key="ovr-reason-purchaser").set_value("Press reports of a shutdown order.")
+    [b for b in at.button if b.label == "Apply override"][3].click().run()
+    assert not at.error, texts(at.error)
+    click(at, "Continue")
+    click(at, "Save and continue")
+    assert any("Decision: Escalate" in w for w in texts(at.warning))
+
+
+@pytest.mark.slow
+def test_the_other_playbooks_can_be_chosen(corpus_app):
+    at = corpus_app("views/assess.py")
+    at.selectbox(key="assess_playbook").set_value("meeting-venue").run()
+    at.text_input[0].set_value("Annual members' meeting venue")
+    at.text_input[1].set_value("Rui Example")
+    click(at, "Start the assessment")
+
+    assert not at.exception, at.exception
+    assert "Meeting venue assessment" in at.caption[0].value + at.caption[1].value
+    assert step_title(at) == "The country's track record"
+
+
+@pytest.mark.slow
+def test_an_earlier_session_can_be_resumed(corpus_app):
+    at = corpus_app("views/assess.py")
+    at.text_input[0].set_value("Resumable deal")
+    at.text_input[1].set_value("Kim Example")
+    click(at, "Start the assessment")
+    at.radio[0].set_value(at.radio[0].options[0])
+    click(at, "Save and continue")
+    click(at, "Close session")
+
+    listed = at.dataframe[0].value
+    assert "Resumable deal" in list(listed["Deal"])
+    session_id = listed[listed["Deal"] == "Resumable deal"]["ID"].iloc[0]
+    at.selectbox(key="assess_resume_id").set_value(session_id)
+    click(at, "Resume")
+    assert at.subheader[0].value == "Resumable deal"
+    assert "1 of" in at.progress[0].text or "Step 1" in at.progress[0].text
+
+
+@pytest.fixture
+def empty_library(tmp_path) -> Path:
+    return tmp_path / "lab" / "data"
+
+
+@pytest.mark.slow
+def test_an_uploaded_markdown_file_is_ingested_listed_and_can_be_removed(open_app,
+                                                                         empty_library):
+    at = open_app(empty_library, "views/library.py")
+    at.file_uploader[0].set_value(("Supplier code (v2).md", MINI_GUIDE, "text/markdown"))
+    click(at, "Add to library")
+
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert (empty_library / "uploads" / "Supplier-code-v2.md").is_file()
+    listed = at.dataframe[1].value
+    assert "Supplier code of conduct for cable installers" in list(listed["Title"])
+    assert at.sidebar.metric[0].value == "1"
+    at.file_uploader[0].set_value(("Supplier code (v2).md", MINI_GUIDE, "text/markdown"))
+    click(at, "Add to library")
+    assert "unchanged" in at.dataframe[0].value["Outcome"].iloc[0]
+
+    at.selectbox(key="remove_doc").set_value(list(listed["ID"])[0]).run()
+    at.checkbox(key="remove_sure").check().run()
+    click(at, "Remove document")
+    assert any("Removed" in s for s in texts(at.success))
+    assert not (empty_library / "uploads" / "Supplier-code-v2.md").exists()
+    assert at.sidebar.metric[0].value == "0"
+
+
+@pytest.mark.slow
+def test_hostile_uploads_are_refused_and_nothing_is_written_outside_the_data_dir(
+        open_app, empty_library, tmp_path):
+    at = open_app(empty_library, "views/library.py")
+    at.file_uploader[0].set_value([
+        ("notes.pdf", b"just some text pretending to be a PDF\n" * 20, "application/pdf"),
+        ("../../etc/x.pdf", b"%PDF-1.4\n" + b"0" * 200, "application/pdf"),
+        ("..\\..\\evil.md", b"# evil\n\nwritten where it should not be", "text/markdown"),
+    ])
+    click(at, "Add to library")
+
+    assert not at.exception, at.exception
+    errors = texts(at.error)
+    assert len(errors) == 3, errors
+    assert any("notes.pdf" in e and "PDF" in e for e in errors)
+    assert sum("folder path" in e for e in errors) == 2
+    written = [p for p in tmp_path.rglob("*") if p.is_file()
+               and not p.resolve().is_relative_to(empty_library.resolve())]
+    assert written == []
+    uploads = empty_library / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_document_text_is_shown_as_text_never_as_markup():
+    from assistant.answer import Citation
+    from ui.components import answer_markdown, citation_label, highlighted
+
+    passage = ("Intro <script>alert('x')</script> [a link](javascript:alert(1)) $x$ :red[red]\n\n"
+               "The quoted sentence with **stars** and <b>tags</b>. After it.")
+    quote = "The quoted sentence with **stars** and <b>tags</b>."
+    shown = highlighted(passage, quote)
+
+    unescaped = re.compile(r"(?<!\\)[<>]|(?<!\\)\]\(")
+    assert not unescaped.search(shown)
+    assert "\\<script\\>" in shown and "\\$x\\$" in shown and "\\:red\\[red\\]" in shown
+    assert shown.count("**") == 2, "only the quote is bold; the document's own ** are escaped"
+    assert shown.split("**")[1].startswith("The quoted sentence")
+    assert not unescaped.search(answer_markdown("- <img src=x onerror=alert(1)> [1]"))
+    title = citation_label(Citation(1, "d", "Title <i>x</i> [y](z)", "q", section="1. A"))
+    assert not unescaped.search(title)
+
+
+@pytest.mark.slow
+def test_the_evaluation_page_shows_the_latest_report_or_how_to_run_one(corpus_app):
+    at = corpus_app("views/evaluation.py")
+
+    assert not at.exception, at.exception
+    assert at.title[0].value.endswith("Evaluation")
+    if at.info:  # no report in evals/reports yet (a fresh clone)
+        assert any("hrdd eval" in i for i in texts(at.info))
+    else:
+        assert [m.label for m in at.metric][:2] == ["Recall@5", "MRR@10"]
+        assert any(h.value.startswith("Failing questions") for h in at.subheader)

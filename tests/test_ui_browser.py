@@ -1,0 +1,235 @@
+"""The web app in a real browser: Streamlit served on loopback, Debian's Chromium driven by
+Playwright. Ask a question and open a citation; run a deal assessment to its decision and
+download the report; a screenshot of every page goes to tests/output/screenshots/.
+
+The library is built by `hrdd ingest` in a child process before the server starts, so only
+the server ever holds the Chroma folder open.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.playbook import find_playbook
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "tests" / "output" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+# Enough of the starter corpus for an export-deal answer and each step's guidance.
+CORPUS_SUBSET = ["guidance/four-ps-framework.md", "guidance/techuk-cyber-exports.md",
+                 "guidance/export-controls.md", "guidance/lawful-interception-model.md",
+                 "case-studies/case-dpi-reseller.md"]
+QUESTION = "How should we assess the purchaser of a telecom export deal?"
+WAIT_MS = 180_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the app did not answer on {url} within {seconds:.0f} s:\n"
+                f"{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app served from a child process over a library ingested by another child."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium "
+                    "(scripts/system-deps.sh installs it: apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    work = tmp_path_factory.mktemp("browser")
+    env = {**os.environ, "HRDD_DATA_DIR": str(work / "data"), "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    ingest = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", "--json",
+                             *(str(ROOT / "corpus" / p) for p in CORPUS_SUBSET)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    port = _free_port()
+    log = work / "streamlit.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000},
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> Path:
+    """A screenshot of the whole page: Streamlit scrolls inside its main area, so the window
+    is made as tall as the content for the picture."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate("""() => document.querySelector(
+        '[data-testid="stMainBlockContainer"]').scrollHeight""")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"],
+                                                                  min(height + 160, 4000))})
+    page.mouse.move(0, 0)  # no hover toolbars in the picture
+    page.wait_for_timeout(800)  # let the layout settle at the new size
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    return path
+
+
+def idle(page) -> None:
+    """Wait until the script run is over and every element has drawn (no placeholders)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("""() => !document.querySelector(
+        '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stSkeleton"], '
+        + '[data-stale="true"]')""")
+
+
+def test_asking_a_question_and_opening_a_citation_shows_the_quote(page, app_url):
+    page.goto(app_url)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(QUESTION)
+    box.press("Enter")
+    first = page.get_by_test_id("stExpander").filter(has_text="[1]").first
+    first.wait_for()
+    idle(page)
+    answer = page.get_by_test_id("stChatMessage").nth(1)
+    first.locator("summary").click()
+    quote = first.locator("strong").first
+    quote.wait_for(state="visible")
+    quoted = " ".join(quote.inner_text().split())
+    assert len(quoted) > 20
+    assert quoted.rstrip(".") in " ".join(answer.inner_text().split()), \
+        "the highlighted quote is the sentence the answer relies on"
+    assert page.get_by_text("not legal advice").first.is_visible()
+    shot(page, "ask")
+
+
+def test_a_deal_assessment_reaches_its_decision_and_the_report_downloads(page, app_url):
+    """The escalation example: answers, an override with its reason, mitigations."""
+    deal = yaml.safe_load((ROOT / "examples" / "deals" / "escalation.yaml").read_text())
+    playbook = find_playbook("export-deal")
+    page.goto(f"{app_url}/assess")
+    page.get_by_label("Deal name").fill(deal["deal"])
+    page.get_by_label("Your name (recorded in the audit trail)").fill(deal["assessor"])
+    page.get_by_role("button", name="Start the assessment").click()
+    for n, step in enumerate(playbook.steps):
+        page.get_by_role("heading", name=step.title).wait_for()
+        idle(page)
+        if n == 0:
+            shot(page, "assess-step")
+        for q in step.questions:
+            value = deal["answers"].get(q.id)
+            if value is None:
+                continue
+            value = {True: "yes", False: "no"}.get(value, value)
+            if q.options:
+                group = page.get_by_test_id("stRadio").filter(has_text=q.text)
+                group.get_by_text(q.option(str(value)).label, exact=True).click()
+            else:
+                page.get_by_test_id("stTextInput").filter(has_text=q.text) \
+                    .locator("input").fill(str(value))
+        page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_role("heading", name="Review the ratings").wait_for()
+    idle(page)
+    dimensions = [d.id for d in playbook.dimensions]
+    for dimension, override in deal["overrides"].items():
+        panel = page.get_by_test_id("stExpander").filter(has_text="Override this rating") \
+            .nth(dimensions.index(dimension))
+        panel.locator("summary").click()
+        panel.get_by_test_id("stSelectbox").get_by_role("button", name="Open").click()
+        page.get_by_role("option", name=override["risk"], exact=True).click()
+        panel.get_by_label("Reason (required)").fill(" ".join(override["reason"].split()))
+        panel.get_by_role("button", name="Apply override").click()
+        page.get_by_text("Overridden from").first.wait_for()
+        idle(page)
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("heading", name="Choose mitigations").wait_for()
+    idle(page)
+    for mitigation in playbook.mitigations:
+        if mitigation.id in deal["mitigations"]:
+            page.get_by_test_id("stCheckbox").filter(has_text=mitigation.text) \
+                .locator("label").click()
+    page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_text("Decision: Escalate to senior management").wait_for()
+    idle(page)
+    assert page.get_by_text("Proposed conditions for senior management").is_visible()
+    shot(page, "decision")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download report (Markdown)").click()
+    report = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "## Decision: Escalate to senior management" in report
+    assert deal["deal"] in report
+    assert "Press reports say the operator applied a regional shutdown order" in report
+
+
+def test_the_library_and_evaluation_pages_render(page, app_url):
+    page.goto(f"{app_url}/library")
+    page.get_by_role("heading", name="Documents (5)").wait_for()
+    idle(page)
+    assert page.get_by_test_id("stSidebar").get_by_test_id("stMetricValue").first \
+        .inner_text() == "5"
+    assert page.get_by_test_id("stFileUploader").is_visible()
+    shot(page, "library")
+    page.goto(f"{app_url}/evaluation")
+    page.get_by_role("heading", name="Evaluation").first.wait_for()
+    idle(page)
+    shown = page.get_by_text("No evaluation report yet").or_(page.get_by_text("By category"))
+    assert shown.first.is_visible()
+    shot(page, "evaluation")
