@@ -149,14 +149,11 @@ def _launch_app(port: int) -> None:
     import subprocess
 
     app_file = Path(__file__).resolve().parent / "app.py"
-    if not app_file.exists():
-        out.print("The web app is not part of this version yet; use `hrdd ask` and `hrdd chat`.")
-        return
     out.print(f"Opening the app on http://127.0.0.1:{port} (Ctrl-C to stop) ...")
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     sys.exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(app_file),
                               "--server.port", str(port), "--server.address", "127.0.0.1"],
-                             env=env))
+                             env=env, cwd=app_file.parent.parent))  # .streamlit/config.toml
 
 
 def _mount() -> None:
