@@ -176,8 +176,8 @@ class LibraryStore:
     def remove(self, doc_id: str) -> bool:
         """Remove a document and all its chunks; False if the library does not hold it."""
         existed = self.document(doc_id) is not None
+        self.records.delete(ids=[doc_id])  # first: without its record no chunk is visible
         self.chunks.delete(where={"doc_id": doc_id})
-        self.records.delete(ids=[doc_id])
         return existed
 
     def recover(self) -> list[str]:
@@ -193,6 +193,13 @@ class LibraryStore:
                 self._put_record(replace(rec, status="complete", pending_hash=""))
             else:
                 self.remove(rec.doc_id)
+        # A crash between a commit and the deletion of the version it replaced leaves chunks
+        # that no committed record owns: invisible to readers, but they crowd vector queries.
+        committed = {r.doc_id: r.doc_hash for r in self.documents()}
+        stale = [cid for cid, _, meta in self._scan(self.chunks, include_documents=False)
+                 if committed.get(meta.get("doc_id")) != meta.get("doc_hash")]
+        for i in range(0, len(stale), PAGE):
+            self.chunks.delete(ids=stale[i:i + PAGE])
         return rolled
 
     def reset(self) -> None:

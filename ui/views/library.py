@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from pathlib import Path
 
 import streamlit as st
 
 from assistant.store import LibraryMismatch
+from assistant.uploads import UnsafeUpload, safe_upload_path
 from ingest.lock import IngestBusy
 from ingest.pdf import sniff
 from ingest.pipeline import Ingestor
@@ -85,11 +84,12 @@ def _ingest_uploads(library, files, limit_mb: float) -> list[dict]:
 
 
 def save_upload(folder: Path, name: str, data: bytes, limit_mb: float) -> Path:
-    """Write an upload under `folder` with a safe name, after checking its type and size."""
-    if re.search(r"[/\\]|^\.\.?$", name) or ".." in Path(name.replace("\\", "/")).parts:
-        raise Refused("the file name contains a folder path; upload the file itself")
-    safe = safe_filename(name)
-    kind = KINDS.get(Path(safe).suffix.lower())
+    """Write an upload under `folder` (<data_dir>/uploads) with a safe name, after checking it."""
+    try:
+        target = safe_upload_path(folder.parent, name)
+    except UnsafeUpload as exc:
+        raise Refused(str(exc)) from None
+    kind = KINDS.get(target.suffix.lower())
     if kind is None:
         raise Refused("only PDF (.pdf) and Markdown (.md) files can be added")
     size_mb = len(data) / 2**20
@@ -104,23 +104,9 @@ def save_upload(folder: Path, name: str, data: bytes, limit_mb: float) -> Path:
         raise Refused("the file is empty")
     elif b"\x00" in data[:4096]:
         raise Refused("not a text file (it contains binary data)")
-    folder.mkdir(parents=True, exist_ok=True)
-    target = (folder / safe).resolve()
-    if target.parent != folder.resolve():
-        raise Refused("the file name is not allowed")
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return target
-
-
-def safe_filename(name: str) -> str:
-    """A plain file name: letters, digits, dot, dash and underscore; no leading dot."""
-    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    stem, dot, suffix = name.rpartition(".")
-    if not dot:
-        stem, suffix = name, ""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:100] or "upload"
-    suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix)[:10].lower()
-    return f"{stem}.{suffix}" if suffix else stem
 
 
 def _run_ingest(library, paths: list[Path], rebuild: bool = False):
