@@ -47,6 +47,7 @@ class DocumentRecord:
     def to_metadata(self) -> dict:
         meta = {k: v for k, v in asdict(self).items() if v not in (None, "", ())}
         meta["topics"] = list(self.topics) or ["none"]
+        meta["pending_hash"] = self.pending_hash  # always written: Chroma merges metadata on upsert
         return meta
 
     @classmethod

@@ -1,0 +1,93 @@
+"""The benchmark runs end to end and reports every headline number; ONNX matches PyTorch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from assistant.benchmark import HEADLINE, Benchmark, BenchPlan, LabelledQuestion
+from assistant.embedder import MiniLMEmbeddings
+from assistant.settings import Settings
+from tests.conftest import CORPUS
+
+SENTENCES = [
+    "What should an operator do when a government orders a network shutdown?",
+    "Lawful interception requests must be authorised by an independent judge.",
+    "hello",
+    "The buyer is a state security agency in a country with a record of surveilling "
+    "journalists, and the product is a deep packet inspection appliance. " * 6,
+]
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for name in ("guidance/shutdowns-content-restriction.md",
+                 "case-studies/case-election-shutdown.md", "guidance/meeting-venues.md"):
+        shutil.copy(CORPUS / name, folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(tiny_corpus,
+                                                                              tmp_path):
+    from ingest.pipeline import Ingestor
+    from ui.cli_bench import save
+
+    plan = BenchPlan(sources=(("tiny", tiny_corpus),), questions=12, scales=(300,),
+                     scale_queries=20, backends=("torch",), batch_sizes=(16,),
+                     thread_counts=(1,), grid_chunks=16)
+    labelled = [LabelledQuestion("What should a company do when ordered to shut down the network "
+                                 "before an election?", ("shutdowns-content-restriction",
+                                                         "case-election-shutdown"))]
+    result = Benchmark(Settings(_env_file=None), plan, Ingestor, labelled).run()
+
+    headline = result["headline"]
+    assert set(headline) == set(HEADLINE)
+    assert all(isinstance(v, float | int) and v > 0 for v in headline.values()), headline
+    assert result["queries"]["questions"] == 12
+    (scale,) = result["scale"]
+    assert scale["chunks"] == 300 and scale["store_writes_per_s"] > 0 and scale["rss_mb"] > 0
+    (torch_row,) = result["backends"]["rows"]
+    assert torch_row["recall_at_5"] == 1.0  # the two labelled documents are the library
+    assert result["decision"]["default_backend"] == "torch"
+
+    folder = save(result, tmp_path / "bench")
+    assert json.loads((folder / "bench.json").read_text())["headline"] == headline
+    markdown = (folder / "bench.md").read_text()
+    assert "| retrieval |" in markdown and "ingest ratio" in markdown
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.slow
+def test_onnx_embeddings_match_pytorch_ones(embedder):
+    onnx = MiniLMEmbeddings(Settings(_env_file=None, embedding_backend="onnx").embedding)
+    expected = embedder.encode(SENTENCES)
+    assert cosines(onnx.encode(SENTENCES), expected).min() >= 0.99
+    assert onnx.dimension == embedder.dimension and onnx.max_tokens == embedder.max_tokens
+    # Same vectors, so float ONNX may read and extend a library built with PyTorch.
+    assert onnx.model_id == embedder.model_id
+
+
+@pytest.mark.slow
+def test_int8_embeddings_are_close_but_kept_apart_from_float_libraries(embedder, make_settings):
+    from assistant.service import Library
+    from assistant.store import LibraryMismatch
+    from ingest.pipeline import Ingestor
+
+    int8 = MiniLMEmbeddings(Settings(_env_file=None, embedding_backend="onnx-int8").embedding)
+    assert cosines(int8.encode(SENTENCES), embedder.encode(SENTENCES)).min() >= 0.95
+    assert int8.model_id != embedder.model_id
+
+    settings = make_settings()
+    store = Library(settings, embedder=embedder).store
+    Ingestor(settings, store, embedder).run([CORPUS / "guidance" / "meeting-venues.md"])
+    with pytest.raises(LibraryMismatch, match="onnx-int8"):
+        Ingestor(settings, store, int8).run([CORPUS / "guidance" / "ungp.md"])
