@@ -98,12 +98,12 @@ def test_citation_precision_is_the_share_of_citations_to_labelled_documents():
 ANSWER = """Here is what the library's guidance says, with sources:
 
 **The UNGPs**
-- Severity is judged by scale, scope and irremediable character. [1]
+- Severity depends on scale, scope and whether harm can be undone. [1]
 - Companies must always exit at once. [2]
 
 **Questions to work through** (from The UNGPs, section 6) [3]
 1. Which people could be harmed? [3]"""
-SOURCES = {1: "Under GP14, severity is judged by scale,  scope and irremediable character. More.",
+SOURCES = {1: "Under GP14, severity depends on scale,  scope and whether harm can be undone. More.",
            2: "A company should consider ending the relationship.",
            3: "1. Which people could be harmed?\n2. How severe?"}
 
@@ -114,7 +114,7 @@ def test_support_counts_cited_statements_found_verbatim_in_their_source():
 
 def test_headings_and_uncited_lines_are_not_claims():
     claims = [c for c, _ in cited_claims(ANSWER)]
-    assert claims == ["Severity is judged by scale, scope and irremediable character.",
+    assert claims == ["Severity depends on scale, scope and whether harm can be undone.",
                       "Companies must always exit at once.", "Which people could be harmed?"]
 
 
