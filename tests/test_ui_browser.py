@@ -231,5 +231,6 @@ def test_the_library_and_evaluation_pages_render(page, app_url):
     page.get_by_role("heading", name="Evaluation").first.wait_for()
     idle(page)
     shown = page.get_by_text("No evaluation report yet").or_(page.get_by_text("By category"))
+    shown.first.wait_for(state="visible", timeout=30_000)  # raises if neither ever shows
     assert shown.first.is_visible()
     shot(page, "evaluation")
