@@ -75,6 +75,21 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome], list
     return unique, problems, ignored
 
 
+# Documents are embedded together up to this many chunks: the encoder sorts one call's texts
+# by length and pads each batch only to its longest, so a call over several documents runs
+# closer to the raw encoder than one call per document (whose last batch is rarely full).
+GROUP_CHUNKS = 256
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A file parsed and chunked, waiting for its group to be embedded and stored."""
+
+    doc: ParsedDocument
+    chunks: list
+    outcome: FileOutcome
+
+
 class Ingestor:
     """Brings files into a LibraryStore; built once with its collaborators."""
 
@@ -105,10 +120,20 @@ class Ingestor:
             known = self.store.documents(include_pending=True)
             by_source = {r.source: r for r in known}
             taken = {r.doc_id: r.source for r in known}
+            group: list[_Parsed] = []
             for i, f in enumerate(files):
                 if progress:
                     progress("parse", i, len(files), f.name)
-                report.outcomes.append(self._one(f, by_source, taken, report, progress))
+                parsed = self._parse(f, by_source, taken, report)
+                if isinstance(parsed, FileOutcome):
+                    report.outcomes.append(parsed)
+                    continue
+                report.outcomes.append(parsed.outcome)  # a failed write raises, so no report
+                group.append(parsed)
+                if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS:
+                    self._store(group, report, progress)
+                    group = []
+            self._store(group, report, progress)
             if progress:
                 progress("parse", len(files), len(files), "")
             if prune:
@@ -118,8 +143,9 @@ class Ingestor:
                                            chunking.max_tokens, chunking.overlap_tokens)
             return report
 
-    def _one(self, f: Path, by_source: dict, taken: dict, report: IngestReport,
-             progress: Progress | None) -> FileOutcome:
+    def _parse(self, f: Path, by_source: dict, taken: dict,
+               report: IngestReport) -> _Parsed | FileOutcome:
+        """Read, parse and chunk one file, or say why it cannot go in (or need not)."""
         source = str(f.resolve())
         limits = self.settings.limits
         try:  # the name is stored and shown; Chroma and terminals take only valid UTF-8
@@ -148,8 +174,12 @@ class Ingestor:
             return FileOutcome(str(f), "failed", reason=f"cannot read the file ({err.strerror})")
         doc = self._claim_id(doc, source, taken)
         report.pages += len(doc.units) if doc.unit_name == "pages" else 0
-        n = self._store(doc, report, progress)
-        return FileOutcome(str(f), "updated" if previous else "added", doc.doc_id, chunks=n)
+        t0 = time.perf_counter()
+        chunks = chunk_document(doc, self.settings.chunking, self.counter)
+        report.seconds["chunk"] += time.perf_counter() - t0
+        outcome = FileOutcome(str(f), "updated" if previous else "added", doc.doc_id,
+                              chunks=len(chunks))
+        return _Parsed(doc, chunks, outcome)
 
     def _claim_id(self, doc: ParsedDocument, source: str, taken: dict) -> ParsedDocument:
         """Keep ids unique: a second file claiming an id held by another live file gets a suffix."""
@@ -161,30 +191,34 @@ class Ingestor:
         taken[doc.doc_id] = source
         return doc
 
-    def _store(self, doc: ParsedDocument, report: IngestReport, progress: Progress | None) -> int:
+    def _store(self, group: list[_Parsed], report: IngestReport,
+               progress: Progress | None) -> None:
+        """Embed a group of documents in one call, then commit them one document at a time."""
+        if not group:
+            return
         t0 = time.perf_counter()
-        chunks = chunk_document(doc, self.settings.chunking, self.counter)
-        t1 = time.perf_counter()
-        vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
-        t2 = time.perf_counter()
-        batch = ChunkBatch([c.chunk_id for c in chunks], [c.text for c in chunks], vectors,
-                           [c.metadata(doc) for c in chunks])
-        record = DocumentRecord(
-            doc_id=doc.doc_id, title=doc.title, kind=doc.kind, source=doc.source,
-            doc_hash=doc.doc_hash, chunks=len(chunks), units=len(doc.units),
-            unit_name=doc.unit_name, topics=doc.topics, publisher=doc.publisher, year=doc.year,
-            url=doc.url, summary=doc.summary,
-            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        self.store.write_document(record, batch)
-        t3 = time.perf_counter()
-        report.seconds["chunk"] += t1 - t0
-        report.seconds["embed"] += t2 - t1
-        report.seconds["store"] += t3 - t2
-        report.chunks_embedded += len(chunks)
-        if progress:
-            progress("embed", report.chunks_embedded, report.chunks_embedded, doc.doc_id)
-        return len(chunks)
+        vectors = self.embedder.embed_documents([c.embed_text for p in group for c in p.chunks])
+        report.seconds["embed"] += time.perf_counter() - t0
+        start = 0
+        for parsed in group:
+            doc, chunks = parsed.doc, parsed.chunks
+            t1 = time.perf_counter()
+            batch = ChunkBatch([c.chunk_id for c in chunks], [c.text for c in chunks],
+                               vectors[start:start + len(chunks)],
+                               [c.metadata(doc) for c in chunks])
+            start += len(chunks)
+            record = DocumentRecord(
+                doc_id=doc.doc_id, title=doc.title, kind=doc.kind, source=doc.source,
+                doc_hash=doc.doc_hash, chunks=len(chunks), units=len(doc.units),
+                unit_name=doc.unit_name, topics=doc.topics, publisher=doc.publisher,
+                year=doc.year, url=doc.url, summary=doc.summary,
+                ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            self.store.write_document(record, batch)
+            report.seconds["store"] += time.perf_counter() - t1
+            report.chunks_embedded += len(chunks)
+            if progress:
+                progress("embed", report.chunks_embedded, report.chunks_embedded, doc.doc_id)
 
     def _prune(self, paths: list[Path], files: list[Path], known: list[DocumentRecord]):
         present = {str(f.resolve()) for f in files}

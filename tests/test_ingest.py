@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -429,6 +430,24 @@ def test_every_chunk_with_its_title_prefix_fits_the_token_bound(library, reparse
 
 
 @pytest.mark.slow
+def test_every_chunk_is_stored_with_the_vector_of_its_own_text(synthetic_ingest, reparse,
+                                                                 embedder):
+    """Several documents are embedded in one call; each vector must still land on its chunk."""
+    import numpy as np
+
+    library, _ = synthetic_ingest
+    assert len(library.store.documents()) >= 5
+    stored = library.store.chunks.get(include=["embeddings"])
+    vector_of = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+    for doc, _, pairs in chunks_with_units(library, reparse):
+        texts = [prefix(doc, unit) + chunk.text for chunk, unit in pairs]
+        expected = np.asarray(embedder.embed_documents(texts))
+        got = np.asarray([vector_of[chunk.chunk_id] for chunk, _ in pairs])
+        cosines = (expected * got).sum(axis=1)
+        assert cosines.min() > 0.999, f"{doc.doc_id}: a chunk holds another chunk's vector"
+
+
+@pytest.mark.slow
 def test_chunks_cover_every_word_of_every_page_and_section(library, reparse):
     for doc, _, pairs in chunks_with_units(library, reparse):
         for unit in doc.units:
@@ -630,12 +649,32 @@ def test_a_crash_while_adding_leaves_nothing_and_the_next_ingest_recovers(make_s
 # ----- (k) one ingest at a time
 
 
+@contextmanager
+def lock_held_by_another_thread(data_dir: Path):
+    """Hold the ingest lock as a running ingest would, from a thread of its own."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold():
+        with ingest_lock(data_dir):
+            taken.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(10)
+
+
 def test_a_second_ingest_stops_with_a_clear_message_while_one_runs(make_settings, policies,
                                                                    tmp_path):
     settings = make_settings()
     library = Library(settings)  # the model is not loaded: nothing gets as far as embedding
     ing = Ingestor(settings, library.store, library.embedder)
-    with ingest_lock(settings.data_dir):
+    with lock_held_by_another_thread(settings.data_dir):
         with pytest.raises(IngestBusy) as err:
             ing.run([policies])
         assert "Another ingest is running" in str(err.value) and "--wait" in str(err.value)
@@ -658,7 +697,7 @@ def test_an_ingest_with_wait_queues_behind_the_running_one(make_settings, tmp_pa
         except Exception as e:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(e)
 
-    with ingest_lock(settings.data_dir):
+    with lock_held_by_another_thread(settings.data_dir):
         waiter = threading.Thread(target=queued)
         waiter.start()
         waiter.join(0.5)

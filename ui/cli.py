@@ -35,13 +35,25 @@ def _fail(message: str, code: int = 2) -> None:
 def run_ingest(settings: Settings, paths: list[Path], prune=False, rebuild=False, wait=False,
                quiet=False):
     """Ingest with a progress bar on stderr; returns the IngestReport."""
+    from assistant.store import LibraryMismatch
+    from ingest.lock import IngestBusy, ingest_lock
+
+    # The lock comes before the store: a second client on a folder another process is
+    # writing can hang, where the lock says plainly that an ingest is running.
+    try:
+        with ingest_lock(settings.data_dir, wait=wait):
+            lib = _library(settings)
+            return _ingest_with_progress(settings, lib, paths, prune, rebuild, quiet)
+    except (LibraryMismatch, IngestBusy) as e:
+        _fail(str(e))
+
+
+def _ingest_with_progress(settings: Settings, lib, paths: list[Path], prune: bool, rebuild: bool,
+                          quiet: bool):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assistant.store import LibraryMismatch
-    from ingest.lock import IngestBusy
     from ingest.pipeline import Ingestor
 
-    lib = _library(settings)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=err, disable=quiet, transient=True) as bar:
         parse = bar.add_task("Reading files", total=None, info="")
@@ -58,11 +70,8 @@ def run_ingest(settings: Settings, paths: list[Path], prune=False, rebuild=False
                 rate = done / max(time.perf_counter() - started["t"], 1e-6)
                 bar.update(embed, completed=done, total=None, info=f"{done} chunks, {rate:.1f}/s")
 
-        try:
-            return Ingestor(settings, lib.store, lib.embedder).run(
-                paths, prune=prune, rebuild=rebuild, wait=wait, progress=progress)
-        except (LibraryMismatch, IngestBusy) as e:
-            _fail(str(e))
+        return Ingestor(settings, lib.store, lib.embedder).run(
+            paths, prune=prune, rebuild=rebuild, progress=progress)
 
 
 @app.command()
