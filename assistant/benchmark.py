@@ -3,8 +3,8 @@
 Everything runs in a temporary data directory (never the user's library). Numbers are printed
 and saved, never asserted: a 2-core machine under other load gives other numbers. Heavy
 pieces (the ingest pipeline, the golden set) are passed in by the caller, so this module
-depends on neither `ingest` nor `evals`. `python -m assistant.benchmark scale N DIR` is the
-child process that measures one store size, so each size's memory is its own.
+depends on neither `ingest` nor `evals`. Each store size is measured in a child process
+(`assistant.bench_scale`), so each size's memory is its own.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.bench_scale import percentiles_ms
 from assistant.embedder import MiniLMEmbeddings
 from assistant.settings import Settings
 
@@ -76,27 +77,6 @@ class BenchPlan:
         return cls(tuple(sources), questions=20, scales=(1_000, 10_000), scale_queries=100,
                    batch_sizes=(), thread_counts=(), grid_chunks=32, rounds=1,
                    quality=False)
-
-
-def percentiles_ms(seconds: Sequence[float]) -> dict[str, float]:
-    ms = np.asarray(seconds, dtype=float) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p95_ms": round(float(np.percentile(ms, 95)), 2), "n": len(ms)}
-
-
-def rss_mb() -> dict[str, float]:
-    """Resident memory now and at its peak, from /proc (Linux), in MB."""
-    out = {}
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out["rss_mb" if key == "VmRSS" else "peak_rss_mb"] = round(int(value.split()[0]) / 1024, 1)
-    except OSError:
-        import resource
-
-        out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    return out
 
 
 def machine() -> dict:
@@ -427,7 +407,7 @@ class Benchmark:
     def measure_scale(self, n: int) -> dict:
         self.say(f"scale: {n:,} synthetic chunks")
         folder = self.work / f"scale-{n}"
-        done = subprocess.run([sys.executable, "-m", "assistant.benchmark", "scale", str(n),
+        done = subprocess.run([sys.executable, "-m", "assistant.bench_scale", str(n),
                                str(folder), str(self.plan.scale_queries)],
                               capture_output=True, text=True, timeout=3600, env=_child_env())
         if done.returncode:
@@ -508,85 +488,3 @@ def decide(result: dict) -> dict:
     best = max(winners, key=lambda n: verdicts[n]["speedup"]) if winners else "torch"
     return {"default_backend": best, "candidates": verdicts,
             "rule": ">= 1.5x torch chunks/s and recall@5 (hybrid and dense) within 0.01"}
-
-
-# ----- the child process for one store size
-def _synthetic(n: int, seed: int = 11):
-    """n chunk texts in the corpus's own vocabulary (Zipf-weighted), and n random unit vectors."""
-    root = Path(__file__).resolve().parent.parent / "corpus"
-    words = re.findall(r"[a-z]{3,}", " ".join(p.read_text(errors="replace").lower()
-                                              for p in sorted(root.rglob("*.md"))))
-    vocab, counts = np.unique(np.array(words or ["word"]), return_counts=True)
-    order = np.argsort(-counts)
-    vocab = vocab[order]
-    weights = 1.0 / np.arange(1, len(vocab) + 1)
-    weights /= weights.sum()
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(90, 170, size=n)
-    picks = rng.choice(len(vocab), size=int(lengths.sum()), p=weights)
-    texts, at = [], 0
-    for length in lengths:
-        texts.append(" ".join(vocab[picks[at:at + length]]))
-        at += length
-    vectors = rng.standard_normal((n, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return texts, vectors, vocab[:2000], rng
-
-
-def scale_child(n: int, folder: Path, queries: int) -> dict:
-    """Write n synthetic chunks through LibraryStore, build the keyword index, time queries."""
-    from assistant.keyword import KeywordIndex
-    from assistant.settings import StoreSettings
-    from assistant.store import ChunkBatch, DocumentRecord, LibraryStore, open_client
-
-    base = rss_mb().get("rss_mb", 0.0)
-    texts, vectors, common, rng = _synthetic(n)
-    per_doc = 500
-    store = LibraryStore(open_client(StoreSettings(folder, "scale", None)), "scale")
-    t0 = time.perf_counter()
-    for d, start in enumerate(range(0, n, per_doc)):
-        idx = range(start, min(start + per_doc, n))
-        doc_id, h = f"doc-{d:04d}", f"h{d}"
-        batch = ChunkBatch([f"{doc_id}:{i}" for i in idx], [texts[i] for i in idx],
-                           vectors[start:start + len(idx)].tolist(),
-                           [{"doc_id": doc_id, "doc_hash": h, "title": f"Synthetic {d}",
-                             "ordinal": i - start} for i in idx])
-        store.write_document(DocumentRecord(doc_id, f"Synthetic {d}", "guidance", doc_id, h,
-                                            chunks=len(idx)), batch)
-    write_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    index = KeywordIndex(list(store.committed_chunks()))
-    index_s = time.perf_counter() - t0
-    committed = {r.doc_id: r.doc_hash for r in store.documents()}
-    qv = rng.standard_normal((queries, 384)).astype(np.float32)
-    qv /= np.linalg.norm(qv, axis=1, keepdims=True)
-    qtexts = [" ".join(rng.choice(common, size=int(rng.integers(4, 10)))) for _ in range(queries)]
-    store.query(qv[0].tolist(), 30, committed)  # first query loads the HNSW index
-    dense, keyword, both = [], [], []
-    for v, q in zip(qv, qtexts, strict=True):
-        t0 = time.perf_counter()
-        store.query(v.tolist(), 30, committed)
-        t1 = time.perf_counter()
-        index.search(q, 30)
-        t2 = time.perf_counter()
-        dense.append(t1 - t0)
-        keyword.append(t2 - t1)
-        both.append(t2 - t0)
-    mem = rss_mb()
-    disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    return {"chunks": n, "store_writes_per_s": round(n / write_s, 1),
-            "write_s": round(write_s, 2), "keyword_build_s": round(index_s, 2),
-            "dense": percentiles_ms(dense), "keyword": percentiles_ms(keyword),
-            "query": percentiles_ms(both), "rss_mb": mem.get("rss_mb"),
-            "peak_rss_mb": mem.get("peak_rss_mb"), "rss_over_base_mb": round(
-                (mem.get("rss_mb") or 0) - base, 1), "disk_mb": round(disk / 2**20, 1)}
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "scale":
-        from assistant.offline import enforce_offline
-
-        enforce_offline()
-        print(json.dumps(scale_child(int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))))
-    else:
-        sys.exit("usage: python -m assistant.benchmark scale N FOLDER QUERIES")

@@ -11,6 +11,10 @@ from assistant.keyword import KeywordIndex, load_or_build, tokenize
 from assistant.settings import RetrievalSettings
 from assistant.store import DocumentRecord, LibraryStore, StoredChunk
 
+# In diversification, how much a passage resembles one already chosen because it comes from
+# the same document (the rest is shared words).
+SAME_DOCUMENT = 0.7
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -152,8 +156,10 @@ class HybridRetriever:
         pool = list(ranked)
         while pool and len(chosen) < k:
             def mmr(c: str) -> float:
-                sim = max((0.7 * (chunks[c].metadata.get("doc_id") == chunks[s].metadata.get("doc_id"))
-                           + 0.3 * _jaccard(words[c], words[s]) for s in chosen), default=0.0)
+                sim = max((SAME_DOCUMENT * (chunks[c].metadata.get("doc_id")
+                                            == chunks[s].metadata.get("doc_id"))
+                           + (1 - SAME_DOCUMENT) * _jaccard(words[c], words[s]) for s in chosen),
+                          default=0.0)
                 return lam * fused[c] / top - (1 - lam) * sim
 
             best = max(pool, key=mmr)

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     embedding_model: str = ""
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
-    embedding_batch_size: int = 32
+    embedding_batch_size: int = 16
     embedding_threads: int = 0  # 0: let the runtime decide (all cores)
     chunk_tokens: int = 200
     chunk_overlap: int = 40
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     min_dense: float = 0.35
     min_keyword: float = 4.0
-    mmr_lambda: float = 0.5
+    mmr_lambda: float = 0.7
     case_study_weight: float = 0.85  # guidance first; case studies illustrate it
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
     llm_base_url: str | None = None

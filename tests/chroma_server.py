@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,13 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port, stop
+
 START_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _chroma_command() -> Path:
@@ -54,7 +49,7 @@ def heartbeat(url: str, timeout: float = 2.0) -> bool:
 def chroma_url() -> Iterator[str]:
     """The http:// URL of a fresh Chroma server that keeps its data in a temporary folder."""
     folder = Path(tempfile.mkdtemp(prefix="hrdd-chroma-"))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
     # Chroma's product telemetry is off by default in the Rust server; the switch is set
@@ -74,11 +69,6 @@ def chroma_url() -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop(proc)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)

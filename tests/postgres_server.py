@@ -4,7 +4,7 @@ Import the fixture into a test module (`from tests.postgres_server import postgr
 It runs `initdb` and `pg_ctl` from `/usr/lib/postgresql/*/bin` in a temporary folder and
 stops the server at the end of the session. initdb refuses to run as root, so as root the
 server runs as the `postgres` system user. Without PostgreSQL the tests skip and say why;
-set HRDD_REQUIRE_POSTGRES=1 (as CI does) to make that a failure instead.
+set HRDD_REQUIRE_SYSTEM_DEPS=1 (as CI does) to make that a failure instead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port, unavailable
+
 USER = "hrdd"
 
 
@@ -29,18 +30,6 @@ def _binaries() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
     return Path(found[-1]).parent if found else None
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("HRDD_REQUIRE_POSTGRES"):
-        pytest.fail(f"PostgreSQL is required (HRDD_REQUIRE_POSTGRES is set): {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -54,18 +43,18 @@ def postgres_url() -> Iterator[str]:
     """The SQLAlchemy URL (psycopg 3) of a fresh PostgreSQL server's `postgres` database."""
     bindir = _binaries()
     if bindir is None:
-        _unavailable("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); "
+        unavailable("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); "
                      "install it with `apt-get install postgresql`")
     if os.geteuid() == 0:
         try:
             server_user = pwd.getpwnam("postgres")
         except KeyError:
-            _unavailable("running as root and there is no `postgres` user to run initdb as")
+            unavailable("running as root and there is no `postgres` user to run initdb as")
     folder = Path(tempfile.mkdtemp(prefix="hrdd-pg-"))
     data, log = folder / "data", folder / "server.log"
     if os.geteuid() == 0:
         os.chown(folder, server_user.pw_uid, server_user.pw_gid)
-    port = _free_port()
+    port = free_port()
     run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
     try:
         subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", USER,

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from assistant.offline import OFFLINE_ENV
+from tests.processes import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,12 +128,6 @@ def outbound(log_rows: list[dict]) -> list[str]:
 def succeeded(proc: subprocess.CompletedProcess) -> None:
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
     assert "Traceback" not in proc.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

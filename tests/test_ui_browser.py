@@ -9,7 +9,6 @@ the server ever holds the Chroma folder open.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from assistant.playbook import find_playbook
+from tests.processes import free_port, stop, unavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,12 +34,6 @@ CORPUS_SUBSET = ["guidance/four-ps-framework.md", "guidance/techuk-cyber-exports
                  "case-studies/case-dpi-reseller.md"]
 QUESTION = "How should we assess the purchaser of a telecom export deal?"
 WAIT_MS = 180_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 120) -> None:
@@ -61,9 +55,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
 def app_url(tmp_path_factory):
     """The app served from a child process over a library ingested by another child."""
     if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium "
+        unavailable("Debian's Chromium is not installed at /usr/bin/chromium "
                     "(scripts/system-deps.sh installs it: apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
     work = tmp_path_factory.mktemp("browser")
     env = {**os.environ, "HRDD_DATA_DIR": str(work / "data"), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
@@ -72,7 +65,7 @@ def app_url(tmp_path_factory):
                              *(str(ROOT / "corpus" / p) for p in CORPUS_SUBSET)],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert ingest.returncode == 0, ingest.stderr[-3000:]
-    port = _free_port()
+    port = free_port()
     log = work / "streamlit.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -85,12 +78,7 @@ def app_url(tmp_path_factory):
         _wait_healthy(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -170,12 +170,7 @@ def _mount() -> None:
     import importlib
 
     for name in ("ui.cli_ask", "ui.cli_assess", "ui.cli_eval", "ui.cli_bench"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:  # TODO(before release): all four exist; drop this guard
-            if e.name != name:
-                raise
-            continue
+        module = importlib.import_module(name)
         if hasattr(module, "register"):
             module.register(app)
         else:  # a sub-app: `hrdd assess ...`
