@@ -14,6 +14,7 @@ from assistant.store import DocumentRecord, LibraryStore, StoredChunk
 # In diversification, how much a passage resembles one already chosen because it comes from
 # the same document (the rest is shared words).
 SAME_DOCUMENT = 0.7
+WORD_CACHE = 50_000  # chunks whose word sets are kept between queries (a few tens of MB)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class HybridRetriever:
         self._version = ""
         self._docs: dict[str, DocumentRecord] = {}
         self._index: KeywordIndex | None = None
+        # Word sets of chunks seen by recent queries: de-duplication and diversification compare
+        # them, and tokenising 60 candidates twice a query was the largest part of fusing.
+        self._words: dict[str, frozenset[str]] = {}
 
     def refresh(self) -> None:
         """Re-read the library if ingest changed it since the last call."""
@@ -68,6 +72,7 @@ class HybridRetriever:
         self._index = load_or_build(self.cache_dir, f"{self.store.name}:{version}",
                                     self.store.committed_chunks)
         self._version = version
+        self._words = {}
 
     @property
     def index(self) -> KeywordIndex:
@@ -129,14 +134,21 @@ class HybridRetriever:
             best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.05)
         return Retrieval(passages, relevant, best_dense, best_kw, t, vector)
 
-    @staticmethod
-    def _collapse_duplicates(ranked: list[str], chunks: dict[str, StoredChunk]) -> list[str]:
+    def _words_of(self, chunk: StoredChunk) -> frozenset[str]:
+        words = self._words.get(chunk.chunk_id)
+        if words is None:
+            if len(self._words) > WORD_CACHE:
+                self._words.clear()
+            words = self._words[chunk.chunk_id] = frozenset(tokenize(chunk.text))
+        return words
+
+    def _collapse_duplicates(self, ranked: list[str], chunks: dict[str, StoredChunk]) -> list[str]:
         """Drop chunks whose text repeats one ranked higher (same file ingested twice, copies)."""
         kept, seen_hash, seen_sets = [], set(), []
         for cid in ranked:
             meta = chunks[cid].metadata
             h = meta.get("chunk_hash")
-            words = set(tokenize(chunks[cid].text))
+            words = self._words_of(chunks[cid])
             if h in seen_hash or any(_jaccard(words, s) > 0.85 for s in seen_sets):
                 continue
             seen_hash.add(h)
@@ -151,7 +163,7 @@ class HybridRetriever:
             return []
         top = fused[ranked[0]]
         lam = self.s.mmr_lambda
-        words = {c: set(tokenize(chunks[c].text)) for c in ranked}
+        words = {c: self._words_of(chunks[c]) for c in ranked}
         chosen: list[str] = []
         pool = list(ranked)
         while pool and len(chosen) < k:
