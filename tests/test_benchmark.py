@@ -91,3 +91,27 @@ def test_int8_embeddings_are_close_but_kept_apart_from_float_libraries(embedder,
     Ingestor(settings, store, embedder).run([CORPUS / "guidance" / "meeting-venues.md"])
     with pytest.raises(LibraryMismatch, match="onnx-int8"):
         Ingestor(settings, store, int8).run([CORPUS / "guidance" / "ungp.md"])
+
+
+def backend_row(name: str, speedup: float, recall: float, mrr: float, invariance: float) -> dict:
+    return {"backend": name, "speedup": speedup, "recall_at_5": recall, "mrr_at_10": mrr,
+            "dense_recall_at_5": recall - 0.1, "dense_mrr_at_10": mrr - 0.1,
+            "batch_invariance": invariance}
+
+
+@pytest.mark.parametrize(("int8", "expected"), [
+    # the 2026-11-30 measurement: fast enough, recall within a point, but MRR 2 points lower
+    # and vectors that change with their batch neighbours
+    (backend_row("onnx-int8", 1.68, 0.728, 0.830, 0.992), "torch"),
+    (backend_row("onnx-int8", 1.68, 0.728, 0.851, 1.0), "onnx-int8"),
+    (backend_row("onnx-int8", 1.40, 0.738, 0.852, 1.0), "torch"),
+    (backend_row("onnx-int8", 1.68, 0.720, 0.852, 1.0), "torch"),
+])
+def test_an_onnx_backend_becomes_the_default_only_when_faster_and_as_good(int8, expected):
+    from assistant.benchmark import decide
+
+    result = {"backends": {"rows": [backend_row("torch", 1.0, 0.738, 0.852, 1.0),
+                                    backend_row("onnx", 0.95, 0.738, 0.852, 1.0), int8]}}
+    decision = decide(result)
+    assert decision["default_backend"] == expected
+    assert decision["candidates"]["onnx"]["checks"]["fast"] is False

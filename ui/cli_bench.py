@@ -127,14 +127,19 @@ def to_markdown(r: dict) -> str:
               f"library ({r.get('quality_source', '') if b['questions'] else 'not measured'})",
               _table(["backend", "load s", "chunks/s", "rounds", "speed-up",
                       "full-library chunks/s", "recall@5", "MRR@10", "dense recall@5",
-                      "dense MRR@10"],
+                      "dense MRR@10", "batch invariance"],
                      [[x["backend"], x["load_s"], x["chunks_per_s"],
                        " / ".join(str(v) for v in x.get("rounds", [])), x["speedup"],
                        x.get("full_pass_chunks_per_s"), x.get("recall_at_5"), x.get("mrr_at_10"),
-                       x.get("dense_recall_at_5"), x.get("dense_mrr_at_10")]
+                       x.get("dense_recall_at_5"), x.get("dense_mrr_at_10"),
+                       x.get("batch_invariance")]
                       for x in b["rows"]])]
     d = r["decision"]
     parts.append(f"Default-backend rule ({d['rule']}): **{d['default_backend']}**.")
+    for name, v in d["candidates"].items():
+        failed = [k.replace("_", " ") for k, ok in v["checks"].items() if not ok]
+        parts.append(f"- {name}: {v['speedup']}x; " + ("qualifies" if v["qualifies"]
+                                                        else "fails: " + ", ".join(failed)))
     g = r.get("grid") or {}
     if g:
         parts += [f"## Batch size and threads ({g['chunks']} chunks, chunks/s)",
