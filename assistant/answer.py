@@ -78,12 +78,14 @@ class Answer:
     mode: str = "extractive"
     notice: str | None = None
     unsupported: tuple[str, ...] = ()
+    weak_match: bool = False  # answered, but the library matches the question only loosely
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "text": self.text,
             "declined": self.declined,
+            "weak_match": self.weak_match,
             "mode": self.mode,
             "notice": self.notice,
             "citations": [c.to_dict() for c in self.citations],

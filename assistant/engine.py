@@ -15,6 +15,9 @@ from assistant.settings import Settings
 
 DECLINE = ("The library does not cover this question, so I cannot answer it from the guidance. "
            "The nearest documents are listed below; you may want to add guidance on this topic.")
+WEAK_MATCH = ("The library matches this question only loosely: the passages below are the "
+              "closest it has, and they may not address your situation. Check them before "
+              "relying on them.")
 FOLLOW_UP = re.compile(r"^(and|but|what about|how about|what if|and if|if so|then|also|same)\b"
                        r"|\b(it|they|them|this|that|those|these|the buyer|the customer|the deal)\b",
                        re.I)
@@ -108,12 +111,15 @@ class Assistant:
             timings["total"] = time.perf_counter() - started
             return Answer(q, text, declined=True, passages=passages, timings=timings,
                           notice=notice)
+        if found.weak:
+            notice = _join(notice, WEAK_MATCH)
         mode = mode or ("llm" if self.settings.llm_provider != "none" else "extractive")
         if mode == "llm":
             answer = self._llm_answer(q, passages, timings, on_token)
             if answer is not None:
                 timings["total"] = time.perf_counter() - started
-                return replace(answer, notice=_join(notice, answer.notice))
+                return replace(answer, notice=_join(notice, answer.notice),
+                               weak_match=found.weak)
             notice = _join(notice, "The language model could not be reached, so this answer was "
                                    "composed from the library's own sentences instead.")
         t0 = time.perf_counter()
@@ -124,7 +130,7 @@ class Assistant:
             on_token(text)
         timings["total"] = time.perf_counter() - started
         return Answer(q, text, tuple(cites), passages=passages, timings=timings,
-                      mode="extractive", notice=notice)
+                      mode="extractive", notice=notice, weak_match=found.weak)
 
     def _llm_answer(self, q: str, passages, timings, on_token) -> Answer | None:
         from assistant.llm import LLMAnswerer, LLMUnavailable

@@ -35,6 +35,7 @@ class Retrieval:
     best_keyword: float
     timings: dict[str, float] = field(default_factory=dict)
     vector: list[float] = field(default_factory=list)
+    weak: bool = False  # relevant, but only just: the closest passages may not address it
 
 
 def to_passage(ch: StoredChunk, score: float, dense: float | None, kw: float | None) -> Passage:
@@ -132,7 +133,8 @@ class HybridRetriever:
         best_kw = max(kw_of.values(), default=0.0)
         relevant = best_dense >= self.s.min_dense or (
             best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.05)
-        return Retrieval(passages, relevant, best_dense, best_kw, t, vector)
+        weak = relevant and best_dense < self.s.weak_match
+        return Retrieval(passages, relevant, best_dense, best_kw, t, vector, weak)
 
     def _words_of(self, chunk: StoredChunk) -> frozenset[str]:
         words = self._words.get(chunk.chunk_id)

@@ -50,6 +50,7 @@ class RetrievalSettings:
     rrf_k: int
     min_dense: float
     min_keyword: float
+    weak_match: float
     mmr_lambda: float
     case_study_weight: float
 
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     min_dense: float = 0.35
     min_keyword: float = 4.0
+    weak_match: float = 0.45  # answered, but flagged: the library may not address the question
     mmr_lambda: float = 0.7
     case_study_weight: float = 0.85  # guidance first; case studies illustrate it
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
@@ -124,7 +126,8 @@ class Settings(BaseSettings):
     @property
     def retrieval(self) -> RetrievalSettings:
         return RetrievalSettings(self.retrieval_k, self.retrieval_candidates, self.rrf_k,
-                                 self.min_dense, self.min_keyword, self.mmr_lambda,
+                                 self.min_dense, self.min_keyword, self.weak_match,
+                                 self.mmr_lambda,
                                  self.case_study_weight)
 
     @property

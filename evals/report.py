@@ -12,8 +12,9 @@ from pathlib import Path
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 QUALITY = ("hit_at_5", "recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage",
            "citation_precision", "citation_support", "decline_precision", "decline_recall",
-           "decline_accuracy", "deal_accuracy")
+           "decline_accuracy", "out_of_scope_flagged", "answerable_weak_match", "deal_accuracy")
 LATENCY = ("retrieval_p50_ms", "retrieval_p95_ms", "answer_p50_ms", "answer_p95_ms")
+LOWER_IS_BETTER = (*LATENCY, "answerable_weak_match")
 CHARTED = ("recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage", "citation_support",
            "decline_accuracy", "deal_accuracy")
 WORST = 12
@@ -67,7 +68,7 @@ def compare(run: dict) -> dict:
                   if p["summary"].get(metric) is not None}
         if mine is None or not theirs:
             continue
-        lower_better = metric in LATENCY
+        lower_better = metric in LOWER_IS_BETTER
         better = {n: v for n, v in theirs.items() if (v < mine if lower_better else v > mine)}
         best = _best(theirs, lower_better)
         if better:

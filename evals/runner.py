@@ -71,6 +71,7 @@ def _question_record(pipeline, item: GoldenItem) -> dict:
         "retrieved": [{"doc_id": p.doc_id, "title": p.title, "sections": list(w.sections),
                        "page": w.page} for p, w in zip(ranked, where, strict=True)],
         "declined": answer.declined, "expect_decline": item.expect_decline,
+        "weak_match": answer.weak_match,
         "mode": answer.mode, "retrieval_ms": (t1 - t0) * 1000, "answer_ms": (t2 - t1) * 1000,
         "answer": answer.text[:1500],
         "cited": [c.doc_id for c in answer.citations],
@@ -167,6 +168,12 @@ def summarise(records: Iterable[dict], headline: bool = True) -> dict:
         "citation_support": mean(r["support"][0] / r["support"][1]
                                  for r in answered if r["support"][1]),
         **decline_scores([r["expect_decline"] for r in asked], [r["declined"] for r in asked]),
+        # Out-of-scope questions that were declined or answered with the weak-match note, and
+        # answerable ones that carried the note needlessly.
+        "out_of_scope_flagged": mean(float(r["declined"] or r.get("weak_match", False))
+                                     for r in asked if r["expect_decline"]),
+        "answerable_weak_match": mean(float(r.get("weak_match", False))
+                                      for r in asked if not r["expect_decline"]),
         "retrieval_p50_ms": percentile([r["retrieval_ms"] for r in asked], 50),
         "retrieval_p95_ms": percentile([r["retrieval_ms"] for r in asked], 95),
         "answer_p50_ms": percentile([r["answer_ms"] for r in asked], 50),

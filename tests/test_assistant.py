@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant.answer import Answer
-from assistant.engine import DECLINE, QuestionError
+from assistant.engine import DECLINE, WEAK_MATCH, QuestionError
 from assistant.extractive import LEAD, LEGAL_NOTE
 from assistant.retriever import Filters
 from assistant.service import build_assistant
@@ -86,6 +86,27 @@ def test_questions_the_library_covers_are_answered_with_citations(assistant, que
     assert not answer.declined
     assert answer.text.startswith(LEAD)
     assert answer.citations
+
+
+@pytest.mark.parametrize("question", [
+    "How do we reimburse hotel costs for staff visiting a client?",
+    "Should we report cobalt sourcing in our annual report?",
+])
+def test_a_question_the_library_only_brushes_against_is_answered_with_a_warning(assistant,
+                                                                                question):
+    answer = assistant.answer(question)
+
+    assert not answer.declined and answer.citations
+    assert answer.weak_match and WEAK_MATCH in answer.notice
+    assert answer.to_dict()["weak_match"] is True
+
+
+@pytest.mark.parametrize("question", IN_SCOPE)
+def test_a_question_the_library_covers_carries_no_weak_match_warning(assistant, question):
+    answer = assistant.answer(question)
+
+    assert not answer.weak_match
+    assert WEAK_MATCH not in (answer.notice or "")
 
 
 @pytest.mark.parametrize("question", VARIED)

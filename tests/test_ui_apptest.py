@@ -101,6 +101,16 @@ def test_a_question_outside_the_library_is_declined_with_the_nearest_documents(c
 
 
 @pytest.mark.slow
+def test_a_question_the_library_only_brushes_against_is_answered_under_a_warning(corpus_app):
+    at = corpus_app()
+    at.chat_input[0].set_value("How do we reimburse hotel costs for staff visiting a client?").run()
+
+    assert not at.exception, at.exception
+    assert any("only loosely" in w for w in texts(at.warning))
+    assert at.expander, "the closest passages are still cited, so they can be checked"
+
+
+@pytest.mark.slow
 def test_the_sidebar_filters_limit_the_sources_to_one_kind_of_document(corpus_app):
     at = corpus_app()
     assert "case-study" in at.multiselect(key="ask_kinds").options

@@ -24,7 +24,8 @@ out = Console()
 err = Console(stderr=True)
 SHOWN = ("hit_at_5", "recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage",
          "citation_precision", "citation_support", "decline_precision", "decline_recall",
-         "decline_accuracy", "deal_accuracy", "retrieval_p50_ms", "retrieval_p95_ms",
+         "decline_accuracy", "out_of_scope_flagged", "answerable_weak_match", "deal_accuracy",
+         "retrieval_p50_ms", "retrieval_p95_ms",
          "answer_p50_ms", "answer_p95_ms")
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from assistant.answer import Answer
-from assistant.engine import QuestionError
+from assistant.engine import WEAK_MATCH, QuestionError
 from assistant.retriever import Filters
 from assistant.store import LibraryMismatch
 from ui import components as ui
@@ -166,8 +166,11 @@ def _details(turn: Turn) -> None:
         if nearest:
             st.markdown("**Nearest documents in the library**\n\n"
                         + "\n".join(f"- {ui.inline(t)} ({ui.inline(loc)})" for t, loc in nearest))
-    if a.notice:
-        st.caption(f":material/info: {ui.inline(a.notice)}")
+    if a.weak_match:
+        st.warning(WEAK_MATCH, icon=":material/warning:")
+    other = (a.notice or "").replace(WEAK_MATCH, "").strip()
+    if other:
+        st.caption(f":material/info: {ui.inline(other)}")
     if a.unsupported:
         st.caption(f"{len(a.unsupported)} sentence(s) without support in the sources were "
                    "left out.")
