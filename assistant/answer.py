@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# What every surface (CLI, app) says with an answer whose `weak_match` is set.
+WEAK_MATCH = ("The library matches this question only loosely: the passages below are the "
+              "closest it has, and they may not address your situation. Check them before "
+              "relying on them.")
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -39,7 +39,6 @@ def rss_mb() -> dict[str, float]:
     return out
 
 
-
 def _synthetic(n: int, seed: int = 11):
     """n chunk texts in the corpus's own vocabulary (Zipf-weighted), and n random unit vectors."""
     root = Path(__file__).resolve().parent.parent / "corpus"

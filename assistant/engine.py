@@ -15,9 +15,6 @@ from assistant.settings import Settings
 
 DECLINE = ("The library does not cover this question, so I cannot answer it from the guidance. "
            "The nearest documents are listed below; you may want to add guidance on this topic.")
-WEAK_MATCH = ("The library matches this question only loosely: the passages below are the "
-              "closest it has, and they may not address your situation. Check them before "
-              "relying on them.")
 FOLLOW_UP = re.compile(r"^(and|but|what about|how about|what if|and if|if so|then|also|same)\b"
                        r"|\b(it|they|them|this|that|those|these|the buyer|the customer|the deal)\b",
                        re.I)
@@ -111,8 +108,6 @@ class Assistant:
             timings["total"] = time.perf_counter() - started
             return Answer(q, text, declined=True, passages=passages, timings=timings,
                           notice=notice)
-        if found.weak:
-            notice = _join(notice, WEAK_MATCH)
         mode = mode or ("llm" if self.settings.llm_provider != "none" else "extractive")
         if mode == "llm":
             answer = self._llm_answer(q, passages, timings, on_token)

@@ -238,6 +238,17 @@ def test_ask_prints_the_answer_and_numbered_sources(corpus_library, tmp_path):
     assert "[1] GNI Principles on Freedom of Expression and Privacy" in text
 
 
+def test_ask_warns_when_the_library_matches_the_question_only_loosely(corpus_library, tmp_path):
+    from assistant.answer import WEAK_MATCH
+
+    result = hrdd(["ask", "How do we reimburse hotel costs for staff visiting a client?"],
+                  corpus_library.settings.data_dir, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert " ".join(WEAK_MATCH.split()) in text and "Sources" in text
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["ask", "  "], "Please type a question"),
     (["ask", "x", "--mode", "poetry"], "--mode must be one of"),

@@ -14,7 +14,7 @@ from rich.padding import Padding
 from rich.spinner import Spinner
 from rich.text import Text
 
-from assistant.answer import Answer
+from assistant.answer import WEAK_MATCH, Answer
 from assistant.settings import Settings
 
 out = Console()
@@ -187,6 +187,8 @@ class Session:
 
 def show(answer: Answer) -> None:
     """The answer as Markdown, notices in yellow, then the numbered sources with their quotes."""
+    if answer.weak_match:
+        out.print(Text(WEAK_MATCH, style="yellow"))
     if answer.notice:
         out.print(Text(answer.notice, style="yellow"))
     out.print(Markdown(answer.text))

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from assistant.answer import Answer
-from assistant.engine import WEAK_MATCH, QuestionError
+from assistant.answer import WEAK_MATCH, Answer
+from assistant.engine import QuestionError
 from assistant.retriever import Filters
 from assistant.store import LibraryMismatch
 from ui import components as ui
@@ -168,9 +168,8 @@ def _details(turn: Turn) -> None:
                         + "\n".join(f"- {ui.inline(t)} ({ui.inline(loc)})" for t, loc in nearest))
     if a.weak_match:
         st.warning(WEAK_MATCH, icon=":material/warning:")
-    other = (a.notice or "").replace(WEAK_MATCH, "").strip()
-    if other:
-        st.caption(f":material/info: {ui.inline(other)}")
+    if a.notice:
+        st.caption(f":material/info: {ui.inline(a.notice)}")
     if a.unsupported:
         st.caption(f"{len(a.unsupported)} sentence(s) without support in the sources were "
                    "left out.")
