@@ -101,16 +101,23 @@ def page(browser, tmp_path):
     context.close()
 
 
-def shot(page, name: str) -> Path:
-    """A screenshot of the whole page: Streamlit scrolls inside its main area, so the window
-    is made as tall as the content for the picture."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
+def fit_to_content(page) -> dict:
+    """Make the window as tall as the page's content (up to 4,000 px), so nothing scrolls;
+    returns the size it had."""
     size = page.viewport_size
     height = page.evaluate("""() => document.querySelector(
         '[data-testid="stMainBlockContainer"]').scrollHeight""")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"],
                                                                   min(height + 160, 4000))})
+    return size
+
+
+def shot(page, name: str) -> Path:
+    """A screenshot of the whole page: Streamlit scrolls inside its main area, so the window
+    is made as tall as the content for the picture."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    size = fit_to_content(page)
     page.mouse.move(0, 0)  # no hover toolbars in the picture
     page.wait_for_timeout(800)  # let the layout settle at the new size
     page.screenshot(path=str(path))
@@ -127,13 +134,13 @@ def idle(page) -> None:
 
 
 def choose(page, select, label: str) -> None:
-    """Pick an option of a Streamlit selectbox as a keyboard user would: focus it, open the
-    list with the arrow key (a click on the arrow only focused it in Chromium 156), click."""
-    select.locator("input").click()
-    option = page.get_by_role("option", name=label, exact=True)
-    if not option.is_visible():
-        select.locator("input").press("ArrowDown")
-    option.click()
+    """Pick an option of a Streamlit selectbox. Its list is a popover that closes when the page
+    scrolls, so the window is first made tall enough that nothing needs to scroll (in Chromium
+    156 a click that scrolled the box into view opened the list and closed it again)."""
+    fit_to_content(page)
+    page.wait_for_timeout(500)  # the layout settles at the new size
+    select.get_by_role("button", name="Open").click()
+    page.get_by_role("option", name=label, exact=True).click()
 
 
 def test_asking_a_question_and_opening_a_citation_shows_the_quote(page, app_url):
