@@ -11,7 +11,7 @@ from pathlib import Path
 from assistant.embedder import MiniLMEmbeddings, TokenCounter
 from assistant.settings import Settings
 from assistant.store import ChunkBatch, DocumentRecord, LibraryStore
-from ingest.chunker import chunk_document
+from ingest.chunker import Chunk, chunk_document
 from ingest.documents import SUPPORTED, ParsedDocument, ParseError, parse_file, slugify
 from ingest.lock import ingest_lock
 from ingest.pdf import read_pdf_pages
@@ -86,7 +86,7 @@ class _Parsed:
     """A file parsed and chunked, waiting for its group to be embedded and stored."""
 
     doc: ParsedDocument
-    chunks: list
+    chunks: list[Chunk]
     outcome: FileOutcome
 
 
