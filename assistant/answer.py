@@ -1,13 +1,21 @@
-"""The small frozen records the assistant hands to the CLI, the UI and the evaluations."""
+"""The small frozen records the assistant hands to the CLI, the UI and the evaluations.
+
+An `Answer` carries everything a surface shows: the text, its warnings (in the order they
+are shown), the nearest documents of a declined question, the sentences verification could
+not match, and the citations. Surfaces render these fields; none works them out again.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# What every surface (CLI, app) says with an answer whose `weak_match` is set.
+# What every surface says with an answer whose `weak_match` is set.
 WEAK_MATCH = ("The library matches this question only loosely: the passages below are the "
               "closest it has, and they may not address your situation. Check them before "
               "relying on them.")
+DECLINE = ("The library does not cover this question, so I cannot answer it from the guidance. "
+           "The nearest documents are listed below; you may want to add guidance on this topic.")
+UNSUPPORTED = "Not supported by the cited sources (check before relying on them):"
 
 
 @dataclass(frozen=True)
@@ -32,9 +40,13 @@ class Passage:
     @property
     def location(self) -> str:
         """Where a reader finds the passage: a page or a section heading."""
-        if self.page is not None:
-            return f"page {self.page}"
-        return f"section {self.section}" if self.section else "whole document"
+        return location(self.page, self.section)
+
+
+def location(page: int | None, section: str | None) -> str:
+    if page is not None:
+        return f"page {page}"
+    return f"section {section}" if section else "whole document"
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,7 @@ class Citation:
 
     @property
     def location(self) -> str:
-        if self.page is not None:
-            return f"page {self.page}"
-        return f"section {self.section}" if self.section else "whole document"
+        return location(self.page, self.section)
 
     def to_dict(self) -> dict:
         return {
@@ -84,15 +94,31 @@ class Answer:
     notice: str | None = None
     unsupported: tuple[str, ...] = ()
     weak_match: bool = False  # answered, but the library matches the question only loosely
+    nearest: tuple[str, ...] = ()  # "title (location)" of the closest documents, if declined
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a reader must see before the answer: the weak-match warning, then the notice."""
+        return tuple(w for w in (WEAK_MATCH if self.weak_match else None, self.notice) if w)
+
+    def plain_text(self) -> str:
+        """The whole answer as one text: warnings, the answer, then any unsupported sentences."""
+        parts = [*self.warnings, self.text]
+        if self.unsupported:
+            parts.append("\n".join([UNSUPPORTED, *(f"- {s}" for s in self.unsupported)]))
+        return "\n\n".join(parts)
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
-            "text": self.text,
+            "text": self.plain_text(),
+            "answer": self.text,
+            "warnings": list(self.warnings),
             "declined": self.declined,
             "weak_match": self.weak_match,
             "mode": self.mode,
             "notice": self.notice,
+            "nearest": list(self.nearest),
             "citations": [c.to_dict() for c in self.citations],
             "unsupported": list(self.unsupported),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

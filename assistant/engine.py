@@ -8,13 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cached_property
 
-from assistant.answer import Answer, Citation, Passage
-from assistant.extractive import CHECKLIST_HEADING, SentenceVectors, checklist_items, compose
-from assistant.retriever import Filters, HybridRetriever, Retrieval, to_passage
+from assistant.answer import DECLINE, Answer, Citation, Passage
+from assistant.extractive import SentenceVectors, compose
+from assistant.library.retriever import Filters, HybridRetriever, Retrieval
 from assistant.settings import Settings
 
-DECLINE = ("The library does not cover this question, so I cannot answer it from the guidance. "
-           "The nearest documents are listed below; you may want to add guidance on this topic.")
 FOLLOW_UP = re.compile(r"^(and|but|what about|how about|what if|and if|if so|then|also|same)\b"
                        r"|\b(it|they|them|this|that|those|these|the buyer|the customer|the deal)\b",
                        re.I)
@@ -102,12 +100,12 @@ class Assistant:
         timings = dict(found.timings)
         passages = tuple(found.passages)
         if not found.relevant or not passages:
-            text = DECLINE
-            if passages:
-                text += "\n\n" + "\n".join(f"- {t}" for t in _nearest_titles(passages))
+            nearest = nearest_documents(passages)
+            text = "\n\n".join([DECLINE, "\n".join(f"- {t}" for t in nearest)]) if nearest \
+                else DECLINE
             timings["total"] = time.perf_counter() - started
             return Answer(q, text, declined=True, passages=passages, timings=timings,
-                          notice=notice)
+                          notice=notice, nearest=tuple(nearest))
         mode = mode or ("llm" if self.settings.llm_provider != "none" else "extractive")
         if mode == "llm":
             answer = self._llm_answer(q, passages, timings, on_token)
@@ -119,7 +117,7 @@ class Assistant:
                                    "composed from the library's own sentences instead.")
         t0 = time.perf_counter()
         text, cites = compose(q, list(passages), self.sentence_vectors,
-                              self._checklist(found, filters))
+                              self.retriever.checklist(found, filters))
         timings["compose"] = time.perf_counter() - t0
         if on_token:
             on_token(text)
@@ -145,64 +143,13 @@ class Assistant:
 
         return build_chat_model(self.settings.llm)
 
-    def _checklist(self, found: Retrieval, filters: Filters) -> tuple[Passage, list] | None:
-        """The 'Questions to work through' list that best fits the question, if one fits.
 
-        Candidates are the checklist sections nearest the question (within the filters);
-        the document of the best passage comes first, then any retrieved document, then
-        documents of kind checklist.
-        """
-        retriever = self.retriever
-        sections = sorted({str(c.metadata.get("section")) for c in retriever.index.chunks
-                           if CHECKLIST_HEADING.lower() in str(c.metadata.get("section", "")).lower()})
-        if not sections or not found.vector or not found.passages:
-            return None
-        committed = {d: r.doc_hash for d, r in retriever.documents.items()}
-        hits = self.library.store.query(found.vector, 6, committed, retriever.allowed(filters),
-                                        where={"section": {"$in": sections}})
-        top = found.passages[0].doc_id
-        retrieved = {p.doc_id for p in found.passages}
-        docs = retriever.documents
-
-        def fit(hit) -> float:
-            doc_id = hit.metadata.get("doc_id")
-            kind = docs[doc_id].kind if doc_id in docs else ""
-            return (hit.similarity + 0.1 * (doc_id == top) + 0.05 * (doc_id in retrieved)
-                    + 0.03 * (kind == "checklist"))
-
-        for hit in sorted(hits, key=fit, reverse=True):
-            if hit.similarity < self.settings.min_dense:
-                continue
-            section = self._section_passage(hit.metadata["doc_id"], hit.metadata["section"])
-            items = checklist_items(section.text) if section else []
-            if len(items) >= 3:
-                return section, items
-        return None
-
-    def _section_passage(self, doc_id: str, heading: str) -> Passage | None:
-        """A whole section of a document, put back together from its chunks."""
-        parts = sorted((c for c in self.retriever.index.chunks
-                        if c.metadata.get("doc_id") == doc_id
-                        and c.metadata.get("section") == heading),
-                       key=lambda c: c.metadata.get("start", 0))
-        if not parts:
-            return None
-        text, end = parts[0].text, parts[0].metadata["end"]
-        for c in parts[1:]:
-            start = c.metadata["start"]
-            text += c.text[end - start:] if start < end else "\n\n" + c.text
-            end = max(end, c.metadata["end"])
-        first = to_passage(parts[0], 1.0, None, None)
-        return replace(first, text=text, end=first.start + len(text))
-
-
-def _nearest_titles(passages: Sequence[Passage]) -> list[str]:
-    seen: list[str] = []
+def nearest_documents(passages: Sequence[Passage]) -> list[str]:
+    """Up to three documents, best first, as "title (location of its best passage)"."""
+    best: dict[str, str] = {}
     for p in passages:
-        label = f"{p.title} ({p.location})"
-        if label not in seen:
-            seen.append(label)
-    return seen[:3]
+        best.setdefault(p.doc_id, f"{p.title} ({p.location})")
+    return list(best.values())[:3]
 
 
 def _join(a: str | None, b: str | None) -> str | None:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer import Citation, Passage
-from assistant.embedder import MiniLMEmbeddings
-from assistant.keyword import tokenize
-from assistant.sentences import sentence_spans
+from assistant.library.bm25 import tokenize
+from assistant.library.embedder import MiniLMEmbeddings
+from assistant.library.retriever import CHECKLIST_HEADING
+from assistant.library.sentences import sentence_spans
 
 LEAD = "Here is what the library's guidance says, with sources:"
-CHECKLIST_HEADING = "Questions to work through"
 LEGAL_NOTE = ("_This is guidance from the library, not legal advice: check export-licensing and "
               "legal questions with your legal or export-control team._")
 LEGAL_CUES = re.compile(
@@ -155,12 +155,3 @@ def compose(question: str, passages: list[Passage], vectors: SentenceVectors,
     if touches_law(question):
         lines.append(LEGAL_NOTE)
     return "\n".join(lines).strip(), cites
-
-
-def checklist_items(text: str) -> list[tuple[int, int]]:
-    """Offsets of the questions in a 'Questions to work through' list (marker excluded)."""
-    items = []
-    for m in re.finditer(r"^[ \t]*(?:\d{1,2}[.)]|[-*•])[ \t]+(.+?)[ \t]*$", text, re.M):
-        if m.group(1).rstrip().endswith("?"):
-            items.append((m.start(1), m.end(1)))
-    return items

@@ -7,7 +7,7 @@ generation each sentence of the reply is verified against the passages it cites:
 - it must cite at least one source that exists ([n] with 1 <= n <= number of sources);
 - its best match among the single sentences of the cited passages must be close enough, by
   embedding cosine (the library's own MiniLM model) and by lexical recall (the share of the
-  claim's content words, as `assistant.keyword.tokenize` sees them, found in that sentence).
+  claim's content words, as `assistant.library.bm25.tokenize` sees them, found in that sentence).
 
 Supported when `cosine >= 0.80`, or `cosine >= 0.50 and recall >= 0.50`, or
 `cosine >= 0.40 and recall >= 0.75`. Measured on 40 hand-written claims over five questions on
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answer import Answer, Citation, Passage
-from assistant.keyword import tokenize
-from assistant.sentences import sentence_spans
+from assistant.library.bm25 import tokenize
+from assistant.library.sentences import sentence_spans
 from assistant.settings import LLMSettings
 
 log = logging.getLogger(__name__)

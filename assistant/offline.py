@@ -1,4 +1,9 @@
-"""Keeps every library this app uses from reaching out to the network on its own."""
+"""Process-wide switches, set once at the edge (the CLI's `main`, the app's script, test set-up).
+
+Nothing else changes the environment: constructors and loaders only read it. The offline
+switches keep every library this app uses from reaching out to the network on its own; the
+thread count is the encoder's (torch reads OMP_NUM_THREADS when it is first imported).
+"""
 
 from __future__ import annotations
 
@@ -20,3 +25,11 @@ def enforce_offline() -> None:
     """Set the switches that keep model loading and telemetry local. Idempotent."""
     for key, value in OFFLINE_ENV.items():
         os.environ[key] = value
+
+
+def prepare_process(encoder_threads: int = 0) -> None:
+    """Everything a process sets before it loads a model: offline, and the encoder's threads
+    (HRDD_EMBEDDING_THREADS; 0 leaves the runtime's default, all cores)."""
+    enforce_offline()
+    if encoder_threads:
+        os.environ.setdefault("OMP_NUM_THREADS", str(encoder_threads))

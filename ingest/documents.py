@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from assistant.settings import Limits
 from ingest.clean import clean_pages, clean_text
 
 MARKDOWN = {".md", ".markdown"}
@@ -59,24 +60,44 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_size(size_bytes: int, limits: Limits) -> None:
+    """Refuse a file over HRDD_MAX_FILE_MB (ingest checks the size before reading the file)."""
+    size_mb = size_bytes / 2**20
+    if size_mb > limits.max_file_mb:
+        raise ParseError(f"it is {round(size_mb, 1):g} MB; the limit is {limits.max_file_mb:g} MB "
+                         "(HRDD_MAX_FILE_MB)")
+
+
+def check_content(suffix: str, data: bytes) -> None:
+    """Refuse an empty file, an unsupported type, a PDF that plainly is not one, or a text file
+    with binary data: the cheap checks, run before any parser and before an upload is saved."""
+    from ingest.pdf import sniff  # ingest.pdf imports this module for ParseError
+
+    suffix = suffix.lower()
+    if not data.strip():
+        raise ParseError("the file is empty")
+    if suffix not in SUPPORTED:
+        raise ParseError(f"unsupported type '{suffix or 'no extension'}' (supported: PDF, "
+                         "Markdown, text)")
+    if suffix in PDF:
+        sniff(data)
+    elif b"\x00" in data[:4096]:
+        raise ParseError("not a text file (it contains binary data)")
+
+
 def parse_file(path: Path, data: bytes, pdf_pages: list[str] | None = None) -> ParsedDocument:
     """Parse a file's bytes; for a PDF, `pdf_pages` is the raw text of each page (see ingest.pdf)."""
     suffix = path.suffix.lower()
-    if not data.strip():
-        raise ParseError("the file is empty")
+    check_content(suffix, data)
     if suffix in PDF:
         return _from_pdf(path, data, pdf_pages or [])
-    if suffix in MARKDOWN | TEXT:
-        text = _decode(data)
-        if suffix in MARKDOWN:
-            return _from_markdown(path, data, text)
-        return _from_text(path, data, text)
-    raise ParseError(f"unsupported type '{suffix or 'no extension'}' (supported: PDF, Markdown, text)")
+    text = _decode(data)
+    if suffix in MARKDOWN:
+        return _from_markdown(path, data, text)
+    return _from_text(path, data, text)
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:4096]:
-        raise ParseError("not a text file (it contains binary data)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -1,18 +1,31 @@
-"""Ingest files into the library: parse, chunk, embed, store; one outcome per file."""
+"""Ingest files into the library: parse, chunk, embed, store; one outcome per file.
+
+`ingest()` is the one entry every surface calls (the CLI, the Library page, evaluations, the
+benchmark): it takes the ingest lock before the store is opened, and applies one policy for
+a library built with another embedding model or chunking.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assistant.embedder import MiniLMEmbeddings, TokenCounter
+from assistant.library.embedder import MiniLMEmbeddings, TokenCounter
+from assistant.library.store import ChunkBatch, DocumentRecord, LibraryMismatch, LibraryStore
 from assistant.settings import Settings
-from assistant.store import ChunkBatch, DocumentRecord, LibraryStore
 from ingest.chunker import Chunk, chunk_document
-from ingest.documents import SUPPORTED, ParsedDocument, ParseError, parse_file, slugify
+from ingest.documents import (
+    SUPPORTED,
+    ParsedDocument,
+    ParseError,
+    check_size,
+    file_hash,
+    parse_file,
+    slugify,
+)
 from ingest.lock import ingest_lock
 from ingest.pdf import read_pdf_pages
 
@@ -20,6 +33,31 @@ SKIP_NAMES = {"readme.md", "license.md", "contributing.md"}
 
 # progress(stage, done, total, detail): stage is "parse" or "embed"
 Progress = Callable[[str, int, int, str], None]
+ON_MISMATCH = ("stop", "rebuild")
+
+
+def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool = False,
+           wait: bool = False, on_mismatch: str = "stop",
+           progress: Progress | None = None) -> IngestReport:
+    """Bring files into `library` (an `assistant.composition.Library`): the one way in.
+
+    The lock comes before the store is opened: a second Chroma client on a folder another
+    process is writing can hang, where the lock says plainly that an ingest is running
+    (IngestBusy, or a wait with `wait=True`). A library built with another embedding model
+    or chunking raises LibraryMismatch, or, with `on_mismatch="rebuild"` (a library that is
+    the caller's own, like an evaluation's), is emptied and built again.
+    """
+    if on_mismatch not in ON_MISMATCH:
+        raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, not {on_mismatch!r}")
+    paths = [Path(p) for p in paths]
+    with ingest_lock(library.settings.data_dir, wait=wait):
+        ingestor = Ingestor(library.settings, library.store, library.embedder)
+        try:
+            return ingestor.run(paths, prune=prune, rebuild=rebuild, progress=progress)
+        except LibraryMismatch:
+            if on_mismatch == "stop" or rebuild:
+                raise
+            return ingestor.run(paths, prune=prune, rebuild=True, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -91,7 +129,7 @@ class _Parsed:
 
 
 class Ingestor:
-    """Brings files into a LibraryStore; built once with its collaborators."""
+    """Brings files into a LibraryStore; `ingest()` builds it, under the ingest lock."""
 
     def __init__(self, settings: Settings, store: LibraryStore, embedder: MiniLMEmbeddings):
         self.settings = settings
@@ -105,43 +143,42 @@ class Ingestor:
             self._counter = TokenCounter(self.settings.embedding.model)
         return self._counter
 
-    def run(self, paths: Iterable[Path], prune: bool = False, rebuild: bool = False,
-            wait: bool = False, progress: Progress | None = None) -> IngestReport:
-        paths = [Path(p) for p in paths]
-        with ingest_lock(self.settings.data_dir, wait=wait):
-            report = IngestReport(recovered=self.store.recover())
-            if rebuild:
-                self.store.reset()
-            chunking = self.settings.chunking
-            self.store.check_compatible(self.embedder.model_id,
-                                        (chunking.max_tokens, chunking.overlap_tokens))
-            files, problems, report.ignored = discover(paths)
-            report.outcomes.extend(problems)
-            known = self.store.documents(include_pending=True)
-            by_source = {r.source: r for r in known}
-            taken = {r.doc_id: r.source for r in known}
-            group: list[_Parsed] = []
-            for i, f in enumerate(files):
-                if progress:
-                    progress("parse", i, len(files), f.name)
-                parsed = self._parse(f, by_source, taken, report)
-                if isinstance(parsed, FileOutcome):
-                    report.outcomes.append(parsed)
-                    continue
-                report.outcomes.append(parsed.outcome)  # a failed write raises, so no report
-                group.append(parsed)
-                if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS:
-                    self._store(group, report, progress)
-                    group = []
-            self._store(group, report, progress)
+    def run(self, paths: list[Path], prune: bool = False, rebuild: bool = False,
+            progress: Progress | None = None) -> IngestReport:
+        """Ingest `paths`; the caller holds the ingest lock (see `ingest()`)."""
+        report = IngestReport(recovered=self.store.recover())
+        if rebuild:
+            self.store.reset()
+        chunking = self.settings.chunking
+        self.store.check_compatible(self.embedder.model_id,
+                                    (chunking.max_tokens, chunking.overlap_tokens))
+        files, problems, report.ignored = discover(paths)
+        report.outcomes.extend(problems)
+        known = self.store.documents(include_pending=True)
+        by_source = {r.source: r for r in known}
+        taken = {r.doc_id: r.source for r in known}
+        group: list[_Parsed] = []
+        for i, f in enumerate(files):
             if progress:
-                progress("parse", len(files), len(files), "")
-            if prune:
-                report.outcomes.extend(self._prune(paths, files, known))
-            if report.chunks_embedded and not self.store.fingerprint():
-                self.store.set_fingerprint(self.embedder.model_id, self.embedder.dimension,
-                                           chunking.max_tokens, chunking.overlap_tokens)
-            return report
+                progress("parse", i, len(files), f.name)
+            parsed = self._parse(f, by_source, taken, report)
+            if isinstance(parsed, FileOutcome):
+                report.outcomes.append(parsed)
+                continue
+            report.outcomes.append(parsed.outcome)  # a failed write raises, so no report
+            group.append(parsed)
+            if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS:
+                self._store(group, report, progress)
+                group = []
+        self._store(group, report, progress)
+        if progress:
+            progress("parse", len(files), len(files), "")
+        if prune:
+            report.outcomes.extend(self._prune(paths, files, known))
+        if report.chunks_embedded and not self.store.fingerprint():
+            self.store.set_fingerprint(self.embedder.model_id, self.embedder.dimension,
+                                       chunking.max_tokens, chunking.overlap_tokens)
+        return report
 
     def _parse(self, f: Path, by_source: dict, taken: dict,
                report: IngestReport) -> _Parsed | FileOutcome:
@@ -154,15 +191,10 @@ class Ingestor:
             return FileOutcome(str(f), "failed", reason="the file name is not valid UTF-8 (made on "
                                "another system?); rename the file and ingest it again")
         try:
-            size_mb = f.stat().st_size / 2**20
-            if size_mb > limits.max_file_mb:
-                raise ParseError(f"it is {size_mb:.0f} MB; the limit is {limits.max_file_mb:g} MB "
-                                 "(HRDD_MAX_FILE_MB)")
+            check_size(f.stat().st_size, limits)  # before reading: the file may be huge
             t0 = time.perf_counter()
             data = f.read_bytes()
             previous = by_source.get(source)
-            from ingest.documents import file_hash
-
             if previous and previous.doc_hash == file_hash(data) and previous.status == "complete":
                 return FileOutcome(str(f), "unchanged", previous.doc_id, chunks=previous.chunks)
             pages = read_pdf_pages(f, limits) if f.suffix.lower() == ".pdf" else None
@@ -183,8 +215,6 @@ class Ingestor:
 
     def _claim_id(self, doc: ParsedDocument, source: str, taken: dict) -> ParsedDocument:
         """Keep ids unique: a second file claiming an id held by another live file gets a suffix."""
-        from dataclasses import replace
-
         owner = taken.get(doc.doc_id)
         if owner and owner != source and Path(owner).exists():
             doc = replace(doc, doc_id=f"{doc.doc_id}-{slugify(Path(source).parent.name)}"[:90])

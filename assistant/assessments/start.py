@@ -1,0 +1,56 @@
+"""How a guided assessment begins, the same on every surface: guidance first, then the session.
+
+`library_guidance` is the one source of cited guidance for the steps (the library's assistant,
+or none with the reason said); `start_session` records a new session with that guidance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.answer import Citation
+from assistant.assessments.assessment import Assessment
+
+GUIDANCE_PER_STEP = 3
+
+
+@dataclass(frozen=True)
+class GuidanceSource:
+    """Where the steps' guidance comes from, and the library version the audit trail records."""
+
+    find: Callable[[str], Sequence[Citation]]
+    library_version: str
+    missing: str | None = None  # why the steps show no guidance, when they cannot
+
+
+def no_guidance(why: str) -> GuidanceSource:
+    return GuidanceSource(lambda query: (), "unavailable", why)
+
+
+def library_guidance(open_assistant: Callable[[], object]) -> GuidanceSource:
+    """The library's passages for each step's query; an assessment goes on without them
+    (with the reason) when the library cannot be opened or is empty."""
+    try:
+        assistant = open_assistant()
+        if not assistant.library.store.documents():
+            return no_guidance("the library is empty")
+    except ImportError as exc:
+        return no_guidance(f"the guidance library is not available in this build ({exc})")
+    except Exception as exc:  # noqa: BLE001 - an assessment must go on without the library
+        return no_guidance(f"could not open the guidance library ({exc})")
+    return GuidanceSource(lambda query: tuple(assistant.guidance(query, k=GUIDANCE_PER_STEP)),
+                          assistant.library_version)
+
+
+def start_session(records, new: Assessment, who: str, guidance: GuidanceSource,
+                  filled: Assessment | None = None) -> Assessment:
+    """Record a new session, then each step's guidance; the saved session is returned.
+
+    `filled` is the same session with answers already given (an answers file): they are saved
+    as the session's first changes, so the audit trail lists each one.
+    """
+    records.create(new, who)
+    done = (filled or new).fetch_guidance(guidance.find)
+    records.save(done, who)
+    return done

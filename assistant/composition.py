@@ -1,0 +1,39 @@
+"""Composition root: builds the store, the embedder and the assistant from settings, once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from assistant.library.embedder import MiniLMEmbeddings
+from assistant.library.store import LibraryStore, open_client
+from assistant.settings import Settings
+
+
+class Library:
+    """The store and the embedder that go together; shared by ingest and the assistant."""
+
+    def __init__(self, settings: Settings, client=None, embedder: MiniLMEmbeddings | None = None):
+        self.settings = settings
+        self._client = client
+        if embedder is not None:  # share one loaded model between libraries (tests, benchmarks)
+            self.embedder = embedder
+
+    @cached_property
+    def store(self) -> LibraryStore:
+        client = self._client or open_client(self.settings.store)
+        return LibraryStore(client, self.settings.collection)
+
+    @cached_property
+    def embedder(self) -> MiniLMEmbeddings:
+        return MiniLMEmbeddings(self.settings.embedding)
+
+
+def build_library(settings: Settings) -> Library:
+    return Library(settings)
+
+
+def build_assistant(settings: Settings, library: Library | None = None, chat_model=None):
+    """The assistant over the library; `chat_model` overrides the configured LLM (tests, demos)."""
+    from assistant.engine import Assistant  # lazy: the CLI's light commands don't need it
+
+    return Assistant(settings, library or build_library(settings), chat_model=chat_model)

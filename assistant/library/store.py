@@ -1,0 +1,284 @@
+"""The library store: chunks with their vectors, and one record per document, in Chroma.
+
+Two collections: `<name>-chunks` holds every chunk (text, vector, citation metadata) and
+`<name>-documents` holds one record per document. The document record is the commit point:
+a chunk counts only while its `doc_hash` matches its document's committed hash, so a
+document is visible whole or not at all, even if ingest dies half-way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from urllib.parse import urlparse
+
+from assistant.settings import StoreSettings
+
+PAGE = 2000  # rows per Chroma `get` page
+RECORD_VECTOR = [1.0]  # document records need a vector; their collection is never searched
+
+
+class LibraryMismatch(RuntimeError):
+    """The library was built with another embedding model or chunking than the settings ask for."""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the library knows about one document."""
+
+    doc_id: str
+    title: str
+    kind: str
+    source: str
+    doc_hash: str
+    chunks: int = 0
+    units: int = 0  # pages (PDF) or sections (Markdown, text)
+    unit_name: str = "sections"
+    topics: tuple[str, ...] = ()
+    publisher: str = ""
+    year: int | None = None
+    url: str = ""
+    summary: str = ""
+    ingested_at: str = ""
+    status: str = "complete"  # or "pending" while a new version is being written
+    pending_hash: str = ""
+
+    def to_metadata(self) -> dict:
+        meta = {k: v for k, v in asdict(self).items() if v not in (None, "", ())}
+        meta["topics"] = list(self.topics) or ["none"]
+        meta["pending_hash"] = self.pending_hash  # always written: Chroma merges metadata on upsert
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> DocumentRecord:
+        fields = {k: v for k, v in meta.items() if k in cls.__dataclass_fields__}
+        fields["topics"] = tuple(t for t in meta.get("topics", []) if t != "none")
+        fields.setdefault("doc_hash", "")  # a new document's pending record has none yet
+        return cls(**fields)
+
+
+@dataclass
+class ChunkBatch:
+    """Chunks of one document, ready to write."""
+
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    vectors: list[list[float]] = field(default_factory=list)
+    metadatas: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict
+    similarity: float = 0.0
+
+
+def open_client(s: StoreSettings):
+    """A Chroma client: a server when `HRDD_CHROMA_URL` is set, else files in the data directory."""
+    import chromadb  # lazy: chromadb's import costs about a second
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if s.chroma_url:
+        url = urlparse(s.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(s.data_dir / "chroma"), settings=chroma_settings)
+
+
+class LibraryStore:
+    """Reads and writes the library's two Chroma collections."""
+
+    def __init__(self, client, name: str):
+        self.client = client
+        self.name = name
+        self._committed: dict[str, str] | None = None  # doc_id -> committed hash, as last read
+        self._open()
+
+    def _open(self) -> None:
+        # embedding_function=None: we always pass vectors; Chroma's default would download a model.
+        self.chunks = self.client.get_or_create_collection(
+            f"{self.name}-chunks", metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+        self.records = self.client.get_or_create_collection(
+            f"{self.name}-documents", embedding_function=None
+        )
+
+    # ----- fingerprint: which model and chunking built the library
+    def fingerprint(self) -> dict:
+        meta = self.records.metadata or {}
+        return {k: meta[k] for k in ("model", "dimension", "chunk_tokens", "chunk_overlap")
+                if k in meta}
+
+    def set_fingerprint(self, model: str, dimension: int, chunk_tokens: int, overlap: int) -> None:
+        self.records.modify(metadata={"model": model, "dimension": dimension,
+                                      "chunk_tokens": chunk_tokens, "chunk_overlap": overlap})
+
+    def check_compatible(self, model: str, chunking: tuple[int, int] | None = None) -> None:
+        """Raise LibraryMismatch if the library holds vectors of another model or chunking."""
+        fp = self.fingerprint()
+        if not fp or self.chunks.count() == 0:
+            return
+        how = "Rebuild it with: hrdd ingest --rebuild PATH... (for example: hrdd ingest --rebuild corpus/)"
+        if fp.get("model") != model:
+            raise LibraryMismatch(
+                f"The library '{self.name}' was built with the embedding model {fp.get('model')!r}, "
+                f"but the settings ask for {model!r}. Vectors of two models cannot be compared. {how}"
+            )
+        if chunking and (fp.get("chunk_tokens"), fp.get("chunk_overlap")) != chunking:
+            raise LibraryMismatch(
+                f"The library '{self.name}' was chunked at {fp.get('chunk_tokens')} tokens with "
+                f"{fp.get('chunk_overlap')} overlap, but the settings ask for {chunking[0]} with "
+                f"{chunking[1]}. {how}"
+            )
+
+    # ----- documents
+    def documents(self, include_pending: bool = False) -> list[DocumentRecord]:
+        """Documents with a committed version (an update in flight keeps the previous one)."""
+        rows = [DocumentRecord.from_metadata(meta)
+                for _, _, meta in self._scan(self.records, include_documents=False)]
+        self._committed = {r.doc_id: r.doc_hash for r in rows if r.doc_hash}
+        rows = [r for r in rows if r.doc_hash or (include_pending and r.status == "pending")]
+        return sorted(rows, key=lambda r: (r.kind, r.doc_id))
+
+    def committed(self) -> dict[str, str]:
+        """doc_id -> the hash of its committed version, as last read (`documents()` re-reads).
+
+        Another process's ingest shows here after the next `documents()` or `version()`; until
+        then its new chunks are left out and its removed ones are gone: never a partial view.
+        """
+        if self._committed is None:
+            self.documents()
+        return dict(self._committed or {})
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        got = self.records.get(ids=[doc_id], include=["metadatas"])
+        return DocumentRecord.from_metadata(got["metadatas"][0]) if got["ids"] else None
+
+    def version(self) -> str:
+        """A short hash of which documents, in which versions, the library holds."""
+        parts = sorted(f"{r.doc_id}@{r.doc_hash}" for r in self.documents())
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+    # ----- writing one document, whole or not at all
+    def write_document(self, record: DocumentRecord, batch: ChunkBatch) -> None:
+        """Add a document's chunks, then commit its record, then drop its previous chunks."""
+        previous = self.document(record.doc_id)
+        if previous:
+            pending = replace(previous, status="pending", pending_hash=record.doc_hash)
+        else:
+            pending = replace(record, status="pending", pending_hash=record.doc_hash, doc_hash="")
+        self._put_record(pending)
+        limit = self.client.get_max_batch_size()
+        for i in range(0, len(batch.ids), limit):
+            j = i + limit
+            self.chunks.upsert(ids=batch.ids[i:j], documents=batch.texts[i:j],
+                               embeddings=batch.vectors[i:j], metadatas=batch.metadatas[i:j])
+        self._put_record(record)  # the commit point
+        self._committed = None
+        self.chunks.delete(where={"$and": [{"doc_id": record.doc_id},
+                                           {"doc_hash": {"$ne": record.doc_hash}}]})
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove a document and all its chunks; False if the library does not hold it."""
+        existed = self.document(doc_id) is not None
+        self.records.delete(ids=[doc_id])  # first: without its record no chunk is visible
+        self._committed = None
+        self.chunks.delete(where={"doc_id": doc_id})
+        return existed
+
+    def recover(self) -> list[str]:
+        """Undo writes that a crash left half-done; returns the documents it rolled back."""
+        rolled = []
+        for rec in self.documents(include_pending=True):
+            if rec.status != "pending":
+                continue
+            rolled.append(rec.doc_id)
+            if rec.doc_hash:  # an older complete version exists: keep it, drop the new chunks
+                self.chunks.delete(where={"$and": [{"doc_id": rec.doc_id},
+                                                   {"doc_hash": {"$ne": rec.doc_hash}}]})
+                self._put_record(replace(rec, status="complete", pending_hash=""))
+            else:
+                self.remove(rec.doc_id)
+        # A crash between a commit and the deletion of the version it replaced leaves chunks
+        # that no committed record owns: invisible to readers, but they crowd vector queries.
+        committed = {r.doc_id: r.doc_hash for r in self.documents()}
+        stale = [cid for cid, _, meta in self._scan(self.chunks, include_documents=False)
+                 if committed.get(meta.get("doc_id")) != meta.get("doc_hash")]
+        for i in range(0, len(stale), PAGE):
+            self.chunks.delete(ids=stale[i:i + PAGE])
+        return rolled
+
+    def reset(self) -> None:
+        """Drop both collections and start empty."""
+        for col in (f"{self.name}-chunks", f"{self.name}-documents"):
+            try:
+                self.client.delete_collection(col)
+            except Exception:  # noqa: BLE001 - absent already; nothing to drop
+                pass
+        self._committed = None
+        self._open()
+
+    def _put_record(self, rec: DocumentRecord) -> None:
+        self.records.upsert(ids=[rec.doc_id], documents=[rec.title], embeddings=[RECORD_VECTOR],
+                            metadatas=[rec.to_metadata()])
+
+    # ----- reading chunks
+    def committed_chunks(self) -> Iterator[StoredChunk]:
+        """Every chunk that belongs to the committed version of its document."""
+        committed = {r.doc_id: r.doc_hash for r in self.documents()}
+        for cid, text, meta in self._scan(self.chunks):
+            if committed.get(meta.get("doc_id")) == meta.get("doc_hash"):
+                yield StoredChunk(cid, text, meta)
+
+    def chunk_count(self) -> int:
+        return self.chunks.count()
+
+    def query(self, vector: Sequence[float], n: int, doc_ids: Sequence[str] | None = None,
+              where: dict | None = None) -> list[StoredChunk]:
+        """Nearest chunks by cosine similarity, of committed versions only (and of `doc_ids`).
+
+        Chunks of a version not yet committed are filtered in the query itself, so an ingest in
+        progress does not take candidate slots; the check after it keeps the rule exact even
+        where two documents hold the same file (one hash, two ids).
+        """
+        committed = self.committed()
+        if not committed:
+            return []
+        allowed = [d for d in (doc_ids if doc_ids is not None else committed) if d in committed]
+        if not allowed:
+            return []
+        clauses = [{"doc_hash": {"$in": sorted({committed[d] for d in allowed})}}]
+        if doc_ids is not None:
+            clauses.append({"doc_id": {"$in": allowed}})
+        if where:
+            clauses.append(where)
+        res = self.chunks.query(query_embeddings=[list(vector)], n_results=n,
+                                  where={"$and": clauses} if len(clauses) > 1 else clauses[0],
+                                include=["documents", "metadatas", "distances"])
+        out = []
+        for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0],
+                                         res["metadatas"][0], res["distances"][0], strict=True):
+            if committed.get(meta.get("doc_id")) == meta.get("doc_hash"):
+                out.append(StoredChunk(cid, text, meta, 1.0 - float(dist)))
+        return out
+
+    def _scan(self, col, include_documents: bool = True) -> Iterator[tuple[str, str, dict]]:
+        include = ["metadatas", "documents"] if include_documents else ["metadatas"]
+        offset = 0
+        while True:
+            got = col.get(include=include, limit=PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            docs = got["documents"] or [""] * len(got["ids"])
+            yield from zip(got["ids"], docs, got["metadatas"], strict=True)
+            offset += len(got["ids"])
+

@@ -1,0 +1,115 @@
+"""A benchmark run written down: bench.json and bench.md, and the golden questions it scores.
+
+The Markdown tables are what docs/performance.md quotes; the JSON keeps every figure.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+
+def golden_questions() -> tuple[list, str]:
+    """The golden set's answerable questions with their labels, scored by evals.metrics."""
+    from evals.bench.run import LabelledQuestion
+
+    try:
+        from evals.golden_set import ANSWERABLE, load_golden_set
+        from evals.metrics import Retrieved, mrr_at_k, recall_at_k, section_number
+
+        items = load_golden_set().by_category(*ANSWERABLE)
+    except Exception as exc:  # noqa: BLE001 - the benchmark still runs without quality numbers
+        return [], f"No retrieval-quality numbers: the golden set cannot be loaded ({exc})."
+
+    def matcher(labels):
+        def match(ranked):
+            where = [Retrieved(d, (n,) if (n := section_number(s)) else (), p)
+                     for d, s, p in ranked]
+            return recall_at_k(where, labels, 5), mrr_at_k(where, labels, 10)
+        return match
+
+    return [LabelledQuestion(i.question, i.relevant_doc_ids, matcher(i.labels))
+            for i in items if i.labels], ""
+
+
+def save(result: dict, out_dir: Path) -> Path:
+    folder = out_dir / datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    (folder / "bench.md").write_text(to_markdown(result))
+    return folder
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    def cell(v):
+        return "" if v is None else f"{v:,}" if isinstance(v, int) else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def to_markdown(r: dict) -> str:
+    m, s = r["machine"], r["settings"]
+    parts = [f"# HRDD Assistant benchmark, {m['date']}",
+             f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
+             f"torch {m.get('torch', '-')}, onnxruntime {m['onnxruntime']}, chromadb "
+             f"{m['chromadb']}. Embedding: backend {s['backend']}, batch {s['batch_size']}, "
+             f"threads {s['threads'] or 'auto'}; model load {r['model_load_s']} s.",
+             "## Headline", _table(["metric", "value"], [[k, v] for k, v in r["headline"].items()]),
+             "## Ingest, next to the raw encoder on the same chunks",
+             _table(["source", "docs", "chunks", "pages", "parse s", "chunk s", "embed s",
+                     "store s", "pipeline chunks/s", "pages/s", "encoder chunks/s",
+                     "ingest ratio"],
+                    [[x["source"], x["documents"], x["chunks"], x["pages"], x["seconds"]["parse"],
+                      x["seconds"]["chunk"], x["seconds"]["embed"], x["seconds"]["store"],
+                      x["pipeline_chunks_per_s"], x["pages_per_s"], x["encoder_chunks_per_s"],
+                      x["ingest_ratio"]] for x in r["ingest"]["rows"]])]
+    q = r["queries"]
+    parts += [f"## Warm queries ({q['questions']} questions, {q['declined']} declined)",
+              _table(["", "p50 ms", "p95 ms"],
+                     [["retrieval", q["retrieval"]["p50_ms"], q["retrieval"]["p95_ms"]],
+                      ["extractive answer", q["answer"]["p50_ms"], q["answer"]["p95_ms"]]]),
+              "Retrieval stages, p50 ms: " + ", ".join(
+                  f"{k} {v}" for k, v in q.get("retrieval_stages_p50_ms", {}).items()) + ".",
+              f"Cold start (new process to first answer): {r['cold_start'].get('seconds')} s."]
+    parts += ["## Scale (synthetic chunks, random unit vectors; each size in its own process)",
+              _table(["chunks", "store writes/s", "keyword index build s", "dense p50/p95 ms",
+                      "keyword p50/p95 ms", "both p50/p95 ms", "RSS MB", "disk MB"],
+                     [[x["chunks"], x["store_writes_per_s"], x["keyword_build_s"],
+                       f"{x['dense']['p50_ms']} / {x['dense']['p95_ms']}",
+                       f"{x['keyword']['p50_ms']} / {x['keyword']['p95_ms']}",
+                       f"{x['query']['p50_ms']} / {x['query']['p95_ms']}", x["rss_mb"],
+                       x["disk_mb"]] for x in r["scale"]])]
+    b = r["backends"]
+    parts += [f"## Backends: speed on the same {b['rows'][0]['chunks']} chunks (best of "
+              f"{r['plan'].get('rounds', 1)} interleaved rounds); quality over the whole "
+              f"library ({r.get('quality_source', '') if b['questions'] else 'not measured'})",
+              _table(["backend", "load s", "chunks/s", "rounds", "speed-up",
+                      "full-library chunks/s", "recall@5", "MRR@10", "dense recall@5",
+                      "dense MRR@10", "batch invariance"],
+                     [[x["backend"], x["load_s"], x["chunks_per_s"],
+                       " / ".join(str(v) for v in x.get("rounds", [])), x["speedup"],
+                       x.get("full_pass_chunks_per_s"), x.get("recall_at_5"), x.get("mrr_at_10"),
+                       x.get("dense_recall_at_5"), x.get("dense_mrr_at_10"),
+                       x.get("batch_invariance")]
+                      for x in b["rows"]])]
+    d = r["decision"]
+    parts.append(f"Default-backend rule ({d['rule']}): **{d['default_backend']}**.")
+    for name, v in d["candidates"].items():
+        failed = [k.replace("_", " ") for k, ok in v["checks"].items() if not ok]
+        parts.append(f"- {name}: {v['speedup']}x; " + ("qualifies" if v["qualifies"]
+                                                        else "fails: " + ", ".join(failed)))
+    g = r.get("grid") or {}
+    if g:
+        parts += [f"## Batch size and threads ({g['chunks']} chunks, chunks/s)",
+                  _table(["backend", "threads", *[f"batch {b}" for b in r["plan"]["batch_sizes"]]],
+                         [[be, t, *[next(x["chunks_per_s"] for x in g["rows"]
+                                         if (x["backend"], x["threads"], x["batch_size"])
+                                         == (be, t, bs)) for bs in r["plan"]["batch_sizes"]]]
+                          for be in r["plan"]["backends"] for t in r["plan"]["thread_counts"]]),
+                  "Best: " + "; ".join(f"{k}: batch {v['batch_size']}, {v['threads']} thread(s) "
+                                       f"({v['chunks_per_s']} chunks/s)"
+                                       for k, v in g["best"].items()) + "."]
+    return "\n\n".join(parts) + "\n"

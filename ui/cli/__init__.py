@@ -1,0 +1,34 @@
+"""The `hrdd` command line. Each command group lives in its own module and is registered here.
+
+Modules import only Typer and Rich at the top; whatever loads the model, Chroma, SQLAlchemy or
+Streamlit is imported inside the command that needs it, so `hrdd --help` starts at once.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from assistant.offline import prepare_process
+from assistant.settings import Settings
+from ui.cli import ask, assess, bench, evaluate, library
+
+app = typer.Typer(help="HRDD Assistant: human-rights due diligence guidance with citations.",
+                  no_args_is_help=True, add_completion=False)
+app.command()(library.ingest)
+app.add_typer(library.library_app, name="library")
+app.command()(ask.ask)
+app.command()(ask.chat)
+app.add_typer(assess.app, name="assess")
+app.command("eval")(evaluate.evaluate)
+app.command("bench")(bench.bench)
+app.command()(library.up)
+
+
+def main() -> None:
+    # The process edge: offline switches and encoder threads before anything loads a model.
+    prepare_process(Settings().embedding_threads)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m ui.cli`: the `hrdd` command without its console script."""
+
+from ui.cli import main
+
+main()

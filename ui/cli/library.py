@@ -1,0 +1,105 @@
+"""`hrdd ingest`, `hrdd library list|remove` and `hrdd up`: what the library holds, and the app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from assistant.settings import PROJECT_ROOT, STARTER_CORPUS, Settings
+from ui.cli.common import err, fail, ingest_with_progress, open_library, out
+
+library_app = typer.Typer(help="List or remove documents in the library.", no_args_is_help=True)
+
+
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (PDF, Markdown, text)."),
+    prune: bool = typer.Option(False, help="Remove documents whose files left these folders."),
+    rebuild: bool = typer.Option(False, help="Empty the library first (after a model change)."),
+    wait: bool = typer.Option(False, help="If another ingest is running, wait for it."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per file on stdout."),
+):
+    """Add or update documents in the library."""
+    settings = Settings()
+    report = ingest_with_progress(settings, paths, prune=prune, rebuild=rebuild, wait=wait,
+                                  quiet=as_json)
+    if as_json:
+        for o in report.outcomes:
+            print(json.dumps(o.to_dict()))
+    else:
+        for doc_id in report.recovered:
+            err.print(f"[yellow]Rolled back an interrupted write of {doc_id}[/]")
+        table = Table(title="Ingest summary")
+        for col in ("file", "outcome", "document", "chunks", "reason"):
+            table.add_column(col)
+        colour = {"failed": "red", "added": "green", "updated": "cyan", "removed": "yellow"}
+        for o in report.outcomes:
+            c = colour.get(o.outcome, "white")
+            table.add_row(o.path, f"[{c}]{o.outcome}[/]", o.doc_id, str(o.chunks or ""), o.reason)
+        out.print(table)
+        secs = report.seconds
+        if report.chunks_embedded:
+            rate = report.chunks_embedded / max(sum(secs.values()), 1e-9)
+            out.print(f"{report.chunks_embedded} chunks embedded at {rate:.1f} chunks/s "
+                      f"(parse {secs['parse']:.1f}s, chunk {secs['chunk']:.1f}s, "
+                      f"embed {secs['embed']:.1f}s, store {secs['store']:.1f}s)")
+        if report.ignored:
+            out.print(f"Ignored {len(report.ignored)} file(s) of other types in folders.")
+    raise typer.Exit(1 if report.failed else 0)
+
+
+@library_app.command("list")
+def library_list(as_json: bool = typer.Option(False, "--json", help="JSON on stdout.")):
+    """Documents in the library."""
+    docs = open_library(Settings()).store.documents()
+    if as_json:
+        print(json.dumps([{"doc_id": d.doc_id, "title": d.title, "kind": d.kind,
+                           "source": d.source, "chunks": d.chunks, "topics": list(d.topics)}
+                          for d in docs], indent=2))
+        return
+    table = Table(title=f"Library: {len(docs)} documents")
+    for col in ("doc_id", "kind", "title", "topics", "units", "chunks", "ingested"):
+        table.add_column(col)
+    for d in docs:
+        table.add_row(d.doc_id, d.kind, d.title, ", ".join(d.topics), f"{d.units} {d.unit_name}",
+                      str(d.chunks), d.ingested_at[:16].replace("T", " "))
+    out.print(table)
+
+
+@library_app.command("remove")
+def library_remove(doc_id: str):
+    """Remove one document and its chunks."""
+    if not open_library(Settings()).store.remove(doc_id):
+        fail(f"no document '{doc_id}' in the library (see: hrdd library list)", 1)
+    out.print(f"Removed {doc_id}.")
+
+
+def up(
+    no_browser: bool = typer.Option(False, "--no-app", help="Only prepare the library."),
+    port: int = typer.Option(8501, help="Port for the app."),
+):
+    """Ingest the starter library if it is missing or out of date, then open the app."""
+    settings = Settings()
+    report = ingest_with_progress(settings, [STARTER_CORPUS], prune=True)
+    changed = [o for o in report.outcomes if o.outcome != "unchanged"]
+    docs = open_library(settings).store.documents()
+    out.print(f"Library ready: {len(docs)} documents, {sum(d.chunks for d in docs)} chunks "
+              f"({len(changed)} changed now) in {settings.data_dir}.")
+    if no_browser:
+        return
+    _launch_app(port)
+
+
+def _launch_app(port: int) -> None:
+    import os
+    import subprocess
+
+    app_file = Path(__file__).resolve().parent.parent / "web" / "app.py"
+    out.print(f"Opening the app on http://127.0.0.1:{port} (Ctrl-C to stop) ...")
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    sys.exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(app_file),
+                              "--server.port", str(port), "--server.address", "127.0.0.1"],
+                             env=env, cwd=PROJECT_ROOT))  # .streamlit/config.toml

@@ -1,0 +1,125 @@
+"""Rendering helpers shared by the pages: escaping, citations, headings, the library status.
+
+Document text is never trusted: every piece of it goes through `md_escape` before
+`st.markdown`, so a document holding `<script>` or Markdown tricks shows as plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import streamlit as st
+
+from assistant.answer import Citation
+from assistant.markdown import structured
+
+NOT_LEGAL_ADVICE = ("HRDD Assistant gives guidance drawn from its library, not legal advice. "
+                    "Check export-control, sanctions and legal questions with the people "
+                    "responsible for them.")
+# Every ASCII punctuation mark CommonMark lets us escape, plus the ones Streamlit's
+# Markdown gives meaning to ($ for maths, : for emoji and colour directives).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=\"'^])")
+_DANGLING_MARKER = re.compile(r"\n[ \t]*(?:\d{1,3}[.)]|[-*•])[ \t]*$")
+RISK_COLOURS = {"low": "green", "medium": "orange", "high": "red"}
+
+
+def md_escape(text: str) -> str:
+    """Text that Markdown shows exactly as written (no HTML, links, emphasis or maths)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def inline(text: str) -> str:
+    """One escaped line: whitespace and newlines folded (for labels and table cells)."""
+    return md_escape(" ".join(str(text).split()))
+
+
+def answer_markdown(text: str) -> str:
+    """An answer's text as safe Markdown for Streamlit (the assistant's own structure kept)."""
+    return structured(text, md_escape)
+
+
+def highlighted(passage: str, quote: str) -> str:
+    """The passage as safe Markdown with the quote in bold; the passage alone if the quote
+    is the whole passage or cannot be found in it."""
+    passage, quote = passage or quote or "", (quote or "").strip()
+    passage = _DANGLING_MARKER.sub("", passage)  # a list item the chunk boundary cut off
+    span = _find(passage, quote)
+    if span is None or (span[0] == 0 and not passage[span[1]:].strip()):
+        segments = [(passage, False)]
+    else:
+        start, end = span
+        segments = [(passage[:start], False), (passage[start:end], True), (passage[end:], False)]
+    out = []
+    for text, bold in segments:
+        for i, line in enumerate(text.split("\n")):
+            out.append(("\n" if i else "") + _fragment(line, bold))
+    md = re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n\n", "".join(out))
+    return re.sub(r"(?<!\n)\n(?!\n)", "  \n", md).strip()
+
+
+def citation_label(c: Citation) -> str:
+    return f"[{c.n}] {inline(c.title)} — {inline(c.location)}"
+
+
+def citation(c: Citation, expanded: bool = False) -> None:
+    """One citation, opened in an expander: title, where it is, and the quote in context."""
+    with st.expander(citation_label(c), expanded=expanded, icon=":material/format_quote:"):
+        st.caption(f"{inline(c.title)} · {inline(c.location)} · document {inline(c.doc_id)}")
+        st.markdown(highlighted(c.passage or c.quote, c.quote))
+
+
+def citations(items: Sequence[Citation], heading: str = "Sources") -> None:
+    if not items:
+        return
+    st.markdown(f"**{md_escape(heading)}**")
+    for c in items:
+        citation(c)
+
+
+def page_header(title: str, subtitle: str = "", icon: str = "") -> None:
+    st.title(f"{icon} {title}".strip(), anchor=False)
+    if subtitle:
+        st.caption(subtitle)
+
+
+def legal_note() -> None:
+    st.caption(f":material/gavel: {NOT_LEGAL_ADVICE}")
+
+
+def risk_badge(risk: object | None, prefix: str = "") -> None:
+    """A coloured badge for low, medium or high (grey when not rated)."""
+    label = str(risk) if risk is not None else "not rated"
+    st.badge(f"{prefix}{label}", color=RISK_COLOURS.get(label, "gray"))
+
+
+def library_status(docs: Sequence) -> None:
+    """The sidebar block: how many documents and chunks the library holds."""
+    st.markdown("**Library**")
+    a, b = st.columns(2)
+    a.metric("Documents", len(docs))
+    b.metric("Chunks", sum(getattr(d, "chunks", 0) for d in docs))
+    if not docs:
+        st.caption("Empty: add documents on the Library page.")
+
+
+def _find(passage: str, quote: str) -> tuple[int, int] | None:
+    if not quote:
+        return None
+    at = passage.find(quote)
+    if at >= 0:
+        return at, at + len(quote)
+    # The quote may differ from the passage in whitespace only: match word by word.
+    words = [re.escape(w) for w in quote.split()]
+    m = re.search(r"\s+".join(words), passage) if words else None
+    return (m.start(), m.end()) if m else None
+
+
+def _fragment(line: str, bold: bool) -> str:
+    """One escaped line fragment, in bold if asked; the spaces around it are kept outside
+    the asterisks, where Markdown needs them."""
+    core = line.strip()
+    if not core:
+        return " " if line else ""
+    text = f"**{md_escape(core)}**" if bold else md_escape(core)
+    return (" " if line[:1].isspace() else "") + text + (" " if line[-1:].isspace() else "")

@@ -1,0 +1,87 @@
+"""The app's long-lived collaborators, built once per process with `st.cache_resource`.
+
+Settings are read once, at the edge. The library and the assistant are keyed by where the
+library lives, so a process opens each Chroma folder once; the embedding model is loaded
+once and shared by every library.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from assistant.settings import STARTER_CORPUS, Settings
+
+CORPUS = STARTER_CORPUS
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    """The settings in force (HRDD_* environment variables, or a .env file)."""
+    return Settings()
+
+
+def library():
+    """The library (store and embedder) of the configured data directory."""
+    s = settings()
+    return _library(*_where(s))
+
+
+def assistant():
+    """The assistant over the library, warmed up (model and keyword index loaded)."""
+    s = settings()
+    return _assistant(*_where(s))
+
+
+def records():
+    """The assessment session records, tagged with the library version now in force."""
+    s = settings()
+    recs = _records(s.sessions_url)  # one engine per database, tagged anew on each use
+    recs.library_version = library().store.version()
+    return recs
+
+
+def reports_dir() -> Path:
+    """Where evaluation reports are written and read: HRDD_REPORTS_DIR, else evals/reports."""
+    from evals.report import REPORTS_DIR
+
+    return settings().reports_dir or REPORTS_DIR
+
+
+def data_dir() -> Path:
+    return settings().data_dir.resolve()
+
+
+def _where(s: Settings) -> tuple[str, str, str]:
+    return str(s.data_dir.resolve()), s.collection, s.chroma_url or ""
+
+
+@st.cache_resource(show_spinner="Loading the embedding model ...")
+def _embedder(model: str):
+    """One loaded model per process; `model` (its path) is the cache key."""
+    from assistant.library.embedder import MiniLMEmbeddings
+
+    return MiniLMEmbeddings(settings().embedding).load()
+
+
+@st.cache_resource(show_spinner=False)
+def _library(data_dir: str, collection: str, chroma_url: str):
+    from assistant.composition import Library
+
+    s = settings()
+    return Library(s, embedder=_embedder(s.embedding.model))
+
+
+@st.cache_resource(show_spinner="Opening the library ...")
+def _assistant(data_dir: str, collection: str, chroma_url: str):
+    from assistant.composition import build_assistant
+
+    return build_assistant(settings(), _library(data_dir, collection, chroma_url)).warm_up()
+
+
+@st.cache_resource(show_spinner=False)
+def _records(url: str):
+    from assistant.assessments.sessions import open_records
+
+    return open_records(settings())

@@ -1,0 +1,246 @@
+"""Ask: a conversation with the library; every answer cites its sources or says it cannot."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from assistant.answer import DECLINE, UNSUPPORTED, Answer
+from assistant.engine import QuestionError
+from assistant.library.retriever import Filters
+from assistant.library.store import LibraryMismatch
+from assistant.markdown import answer_markdown, escape
+from assistant.settings import app_version
+from ui.web import components as ui
+from ui.web import resources
+
+_DONE = object()
+EXAMPLES = ("A state-owned operator wants lawful interception in the core network we sell. "
+            "What should we check?",
+            "A reseller will not tell us who the end user of our packet-inspection kit is. "
+            "Can we go ahead?",
+            "The government orders a mobile data shutdown before an election. What do we do?")
+
+
+@dataclass
+class Turn:
+    """One question and its answer, with the filters that were in force."""
+
+    answer: Answer
+    filters: Filters
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+def main() -> None:
+    ui.page_header("Ask the library", "Describe a dilemma in your own words. Every answer "
+                   "cites the guidance it relies on, or says the library does not cover it.",
+                   ":material/forum:")
+    ui.legal_note()
+    turns: list[Turn] = st.session_state.setdefault("ask_turns", [])
+    try:
+        assistant = resources.assistant()
+        docs = assistant.library.store.documents()
+    except LibraryMismatch as exc:
+        st.error(ui.inline(exc))
+        return
+    if not docs:
+        st.info("The library is empty. Add PDF or Markdown guidance on the **Library** page, "
+                "or run `hrdd ingest corpus/`.", icon=":material/info:")
+        return
+    filters = _filters(docs)
+    for turn in turns:
+        with st.chat_message("user"):
+            st.markdown(ui.md_escape(turn.answer.question))
+        with st.chat_message("assistant"):
+            if not turn.answer.declined:
+                st.markdown(ui.answer_markdown(turn.answer.text))
+            _details(turn)
+    suggestions = st.empty()
+    example = _examples(suggestions) if not turns else None
+    question = st.chat_input("Ask about a human-rights dilemma, e.g. a sale to a state-owned "
+                             "operator", max_chars=resources.settings().max_question_chars)
+    question = question or example
+    if question:
+        suggestions.empty()
+        with st.chat_message("user"):
+            st.markdown(ui.md_escape(question))
+        with st.chat_message("assistant"):
+            answer = _answer(assistant, question, [t.answer for t in turns], filters)
+            if answer is not None:
+                turn = Turn(answer, filters)
+                turns.append(turn)
+                _details(turn)
+    if turns:
+        _conversation_actions(turns)
+
+
+def _examples(slot) -> str | None:
+    """Example questions for an empty conversation; the one clicked, if any."""
+    chosen = None
+    with slot.container():
+        st.markdown("**Try a question**")
+        for i, column in enumerate(st.columns(len(EXAMPLES))):
+            if column.button(EXAMPLES[i], width="stretch", key=f"example-{i}"):
+                chosen = EXAMPLES[i]
+    return chosen
+
+
+def _filters(docs) -> Filters:
+    with st.sidebar:
+        st.markdown("**Filter the sources**")
+        kinds = st.multiselect("Document kind", sorted({d.kind for d in docs}),
+                               key="ask_kinds", placeholder="All kinds")
+        topics = st.multiselect("Topic", sorted({t for d in docs for t in d.topics}),
+                                key="ask_topics", placeholder="All topics")
+    return Filters(kinds=tuple(kinds), topics=tuple(topics))
+
+
+def _conversation_actions(turns: list[Turn]) -> None:
+    """Drawn after the answer, so a new answer is in the export at once."""
+    with st.sidebar:
+        st.markdown("**Conversation**")
+        st.download_button("Export conversation", conversation_markdown(turns),
+                           file_name=f"hrdd-conversation-{_stamp()}.md", mime="text/markdown",
+                           icon=":material/download:", width="stretch")
+        if st.button("New conversation", icon=":material/add_comment:", width="stretch"):
+            st.session_state["ask_turns"] = []
+            st.rerun()
+
+
+def _answer(assistant, question: str, history: list[Answer], filters: Filters) -> Answer | None:
+    """Stream the answer as it is written; the assistant works in a thread, so tokens show
+    as they come whichever thread the language model calls back from."""
+    tokens: queue.Queue = queue.Queue()
+    result: dict = {}
+
+    def work() -> None:
+        try:
+            result["answer"] = assistant.answer(question, history, filters=filters,
+                                                on_token=tokens.put)
+        except Exception as exc:  # noqa: BLE001 - shown to the user below
+            result["error"] = exc
+        finally:
+            tokens.put(_DONE)
+
+    threading.Thread(target=work, daemon=True, name="hrdd-answer").start()
+    with st.spinner("Searching the library ..."):
+        first = tokens.get()
+    if first is not _DONE:  # a declined answer or an error streams nothing
+        st.write_stream(_lines(first, tokens))
+    error = result.get("error")
+    if isinstance(error, QuestionError):
+        st.warning(ui.inline(error))
+        return None
+    if error is not None:
+        st.error(f"The assistant could not answer: {ui.inline(error)}")
+        return None
+    return result["answer"]
+
+
+def _lines(first, tokens: queue.Queue) -> Iterator[str]:
+    """Escaped Markdown, one finished line at a time (escaping needs whole lines)."""
+    buffer, item = str(first), first
+    while item is not _DONE:
+        *done, buffer = buffer.split("\n")
+        for line in done:
+            yield ui.answer_markdown(line) + "\n"
+        item = tokens.get()
+        if item is not _DONE:
+            buffer += str(item)
+    if buffer:
+        yield ui.answer_markdown(buffer)
+
+
+def _details(turn: Turn) -> None:
+    """What follows an answer: the decline and its nearest documents, warnings, unsupported
+    sentences, citations and feedback; all read off the Answer record."""
+    a = turn.answer
+    if a.declined:
+        st.info(ui.inline(DECLINE), icon=":material/block:")
+        if a.nearest:
+            st.markdown("**Nearest documents in the library**\n\n"
+                        + "\n".join(f"- {ui.inline(t)}" for t in a.nearest))
+    for warning in a.warnings:
+        st.warning(ui.inline(warning), icon=":material/warning:")
+    if a.unsupported:
+        st.markdown(f"**{ui.inline(UNSUPPORTED)}**\n\n"
+                    + "\n".join(f"- {ui.inline(s)}" for s in a.unsupported))
+    ui.citations(a.citations)
+    _feedback(turn)
+
+
+def _feedback(turn: Turn) -> None:
+    left, right = st.columns([1, 5], vertical_alignment="center")
+    with left:
+        rating = st.feedback("thumbs", key=f"fb-{turn.id}", on_change=_store_rating,
+                             args=(turn,))
+    if rating is not None:
+        with right, st.popover("Add a comment", icon=":material/rate_review:"):
+            with st.form(f"fbc-{turn.id}", clear_on_submit=True, border=False):
+                comment = st.text_area("What was good or wrong about this answer?",
+                                       max_chars=2000, key=f"fbt-{turn.id}")
+                if st.form_submit_button("Send comment"):
+                    record_feedback(turn, rating, comment)
+                    st.toast("Thank you: your comment was saved.", icon=":material/check:")
+
+
+def _store_rating(turn: Turn) -> None:
+    rating = st.session_state.get(f"fb-{turn.id}")
+    if rating is not None:
+        record_feedback(turn, rating, "")
+
+
+def record_feedback(turn: Turn, rating: int, comment: str) -> None:
+    """Append one line to <data_dir>/feedback.jsonl: the answer, its sources and the settings
+    in force, so a reviewer can reproduce what the user saw."""
+    s = resources.settings()
+    a = turn.answer
+    line = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "turn": turn.id,
+        "rating": "up" if rating == 1 else "down",
+        "comment": comment.strip(),
+        "question": a.question,
+        "answer": a.text,
+        "declined": a.declined,
+        "mode": a.mode,
+        "citations": [c.to_dict() for c in a.citations],
+        "filters": {"kinds": list(turn.filters.kinds), "topics": list(turn.filters.topics)},
+        "settings": {
+            "collection": s.collection, "embedding_model": s.embedding.model,
+            "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap,
+            "retrieval_k": s.retrieval_k, "min_dense": s.min_dense,
+            "min_keyword": s.min_keyword, "llm_provider": s.llm_provider,
+            "llm_model": s.llm_model if s.llm_provider != "none" else None,
+            "library_version": resources.library().store.version(),
+            "app_version": app_version(),
+        },
+    }
+    path = resources.data_dir() / "feedback.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def conversation_markdown(turns: list[Turn]) -> str:
+    """The conversation as a Markdown file: questions, answers, warnings and citations."""
+    out = [f"# HRDD Assistant conversation ({_stamp(human=True)})", "",
+           f"> {escape(ui.NOT_LEGAL_ADVICE)}", ""]
+    for i, turn in enumerate(turns, 1):
+        out += [f"## {i}. {escape(turn.answer.question)}", ""]
+        out += answer_markdown(turn.answer)
+    return "\n".join(out)
+
+
+def _stamp(human: bool = False) -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC" if human else "%Y%m%d-%H%M")
+
+
+main()
