@@ -37,7 +37,7 @@ def make_settings(tmp_path):
 @pytest.fixture(scope="session")
 def embedder():
     """One loaded all-MiniLM-L6-v2 for the whole run (loading takes about 10 s)."""
-    from assistant.embedder import MiniLMEmbeddings
+    from assistant.library.embedder import MiniLMEmbeddings
 
     return MiniLMEmbeddings(Settings(_env_file=None).embedding).load()
 
@@ -45,11 +45,11 @@ def embedder():
 @pytest.fixture(scope="session")
 def corpus_library(tmp_path_factory, embedder):
     """The starter library ingested once into a session-wide data directory."""
-    from assistant.service import Library
-    from ingest.pipeline import Ingestor
+    from assistant.composition import Library
+    from ingest.pipeline import ingest
 
     settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("corpus-data"))
     library = Library(settings, embedder=embedder)
-    report = Ingestor(settings, library.store, embedder).run([CORPUS])
+    report = ingest(library, [CORPUS])
     assert not report.failed, [o.to_dict() for o in report.failed]
     return library

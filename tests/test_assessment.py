@@ -5,16 +5,16 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Citation
-from assistant.assessment import start_assessment
-from assistant.country_indicators import (
+from assistant.assessments.answers_file import run_script
+from assistant.assessments.assessment import start_assessment
+from assistant.assessments.country_indicators import (
     IndicatorError,
     load_country_indicators,
     parse_country_indicators,
 )
-from assistant.decision import Outcome, Risk
-from assistant.playbook import find_playbook
-from assistant.report import NOT_LEGAL_ADVICE, render_html, render_markdown
-from assistant.scripted import run_script
+from assistant.assessments.decision import Outcome, Risk
+from assistant.assessments.playbook import find_playbook
+from assistant.assessments.report import NOT_LEGAL_ADVICE, render_html, render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 DEALS = ROOT / "examples" / "deals"

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from assistant.answer import Answer
+from assistant.composition import build_assistant
 from assistant.engine import DECLINE, QuestionError
 from assistant.extractive import LEAD, LEGAL_NOTE
-from assistant.retriever import Filters
-from assistant.service import build_assistant
+from assistant.library.retriever import Filters
 
 pytestmark = pytest.mark.slow
 
@@ -174,18 +174,27 @@ def test_a_100_kb_question_is_answered_from_its_beginning_with_a_notice(assistan
     assert not answer.declined and answer.citations
 
 
-@pytest.mark.parametrize("question", [
-    "\x00\x1b[31mThe police\x07 want a user's data\x7f without a court order\x08; what now?",
-    "警察在没有法院命令的情况下要求提供用户数据，我们该怎么办？",
-    "الشرطة تطلب بيانات مستخدم دون أمر من المحكمة. ماذا نفعل؟",
-    "Полиция требует данные пользователя без решения суда export licence court order",
-    "🚓🚓 police 📱 data ✋ court order ❓",
+@pytest.mark.parametrize(("question", "outcome"), [
+    ("\x00\x1b[31mThe police\x07 want a user's data\x7f without a court order\x08; what now?",
+     "answered"),
+    ("警察在没有法院命令的情况下要求提供用户数据，我们该怎么办？", "declined"),
+    ("الشرطة تطلب بيانات مستخدم دون أمر من المحكمة. ماذا نفعل؟", "declined"),
+    # Only the English words match, and only loosely: answered, under the weak-match warning.
+    ("Полиция требует данные пользователя без решения суда export licence court order",
+     "answered loosely"),
+    ("🚓🚓 police 📱 data ✋ court order ❓", "answered"),
 ])
-def test_control_characters_and_other_scripts_get_an_answer_or_a_decline(assistant, question):
+def test_control_characters_and_other_scripts_are_cleaned_then_answered_or_declined(
+        assistant, question, outcome):
+    """The English library answers what it can match and declines, citing nothing, what it
+    cannot (the model and the library are English)."""
     answer = assistant.answer(question)
 
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", answer.question)
-    assert answer.declined or answer.citations
+    got = ("declined" if answer.declined else
+           "answered loosely" if answer.weak_match else "answered")
+    assert got == outcome
+    assert bool(answer.citations) == (outcome != "declined")
     assert answer.text
 
 

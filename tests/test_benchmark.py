@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.benchmark import HEADLINE, Benchmark, BenchPlan, LabelledQuestion
-from assistant.embedder import MiniLMEmbeddings
+from assistant.library.embedder import MiniLMEmbeddings
 from assistant.settings import Settings
+from evals.bench.run import HEADLINE, Benchmark, BenchPlan, LabelledQuestion
 from tests.conftest import CORPUS
 
 SENTENCES = [
@@ -35,8 +35,7 @@ def tiny_corpus(tmp_path):
 @pytest.mark.slow
 def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(tiny_corpus,
                                                                               tmp_path):
-    from ingest.pipeline import Ingestor
-    from ui.cli_bench import save
+    from evals.bench.report import save
 
     plan = BenchPlan(sources=(("tiny", tiny_corpus),), questions=12, scales=(300,),
                      scale_queries=20, backends=("torch",), batch_sizes=(16,),
@@ -44,7 +43,7 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
     labelled = [LabelledQuestion("What should a company do when ordered to shut down the network "
                                  "before an election?", ("shutdowns-content-restriction",
                                                          "case-election-shutdown"))]
-    result = Benchmark(Settings(_env_file=None), plan, Ingestor, labelled).run()
+    result = Benchmark(Settings(_env_file=None), plan, labelled).run()
 
     headline = result["headline"]
     assert set(headline) == set(HEADLINE)
@@ -78,19 +77,20 @@ def test_onnx_embeddings_match_pytorch_ones(embedder):
 
 @pytest.mark.slow
 def test_int8_embeddings_are_close_but_kept_apart_from_float_libraries(embedder, make_settings):
-    from assistant.service import Library
-    from assistant.store import LibraryMismatch
-    from ingest.pipeline import Ingestor
+    from assistant.composition import Library
+    from assistant.library.store import LibraryMismatch
+    from ingest.pipeline import ingest
 
     int8 = MiniLMEmbeddings(Settings(_env_file=None, embedding_backend="onnx-int8").embedding)
     assert cosines(int8.encode(SENTENCES), embedder.encode(SENTENCES)).min() >= 0.95
     assert int8.model_id != embedder.model_id
 
     settings = make_settings()
-    store = Library(settings, embedder=embedder).store
-    Ingestor(settings, store, embedder).run([CORPUS / "guidance" / "meeting-venues.md"])
+    library = Library(settings, embedder=embedder)
+    ingest(library, [CORPUS / "guidance" / "meeting-venues.md"])
     with pytest.raises(LibraryMismatch, match="onnx-int8"):
-        Ingestor(settings, store, int8).run([CORPUS / "guidance" / "ungp.md"])
+        ingest(Library(settings, client=library.store.client, embedder=int8),
+               [CORPUS / "guidance" / "ungp.md"])
 
 
 def backend_row(name: str, speedup: float, recall: float, mrr: float, invariance: float) -> dict:
@@ -108,7 +108,7 @@ def backend_row(name: str, speedup: float, recall: float, mrr: float, invariance
     (backend_row("onnx-int8", 1.68, 0.720, 0.852, 1.0), "torch"),
 ])
 def test_an_onnx_backend_becomes_the_default_only_when_faster_and_as_good(int8, expected):
-    from assistant.benchmark import decide
+    from evals.bench.run import decide
 
     result = {"backends": {"rows": [backend_row("torch", 1.0, 0.738, 0.852, 1.0),
                                     backend_row("onnx", 0.95, 0.738, 0.852, 1.0), int8]}}

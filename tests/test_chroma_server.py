@@ -7,13 +7,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from assistant.service import Library, build_assistant
+from assistant.composition import Library, build_assistant
 from assistant.settings import Settings
 from tests.chroma_server import chroma_url  # noqa: F401 - the fixture
+from tests.cli import hrdd, succeeded
 from tests.conftest import CORPUS
-from ui.cli import app
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -29,17 +28,8 @@ def server_env(chroma_url, tmp_path):  # noqa: F811 - pytest passes the fixture 
             "HRDD_COLLECTION": f"t{uuid.uuid4().hex[:10]}"}
 
 
-def hrdd(args: list, env: dict, cwd: Path):
-    """The `hrdd` CLI in-process, from `cwd` so that no stray .env file applies."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(cwd)
-        result = CliRunner().invoke(app, [str(a) for a in args], env=env)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def test_ingest_ask_list_and_remove_all_go_to_the_server(server_env, tmp_path, embedder):
-    ingested = hrdd(["ingest", "--json", *FILES], server_env, tmp_path)
+    ingested = succeeded(hrdd(["ingest", "--json", *FILES], None, tmp_path, env=server_env))
     outcomes = [json.loads(line) for line in ingested.stdout.splitlines() if line.strip()]
     assert [o["outcome"] for o in outcomes] == ["added"] * 3
 
@@ -53,13 +43,14 @@ def test_ingest_ask_list_and_remove_all_go_to_the_server(server_env, tmp_path, e
     cited = {c.doc_id for c in answer.citations}
     assert cited & {"shutdowns-content-restriction", "case-election-shutdown"}, cited
 
-    listed = json.loads(hrdd(["library", "list", "--json"], server_env, tmp_path).stdout)
+    listed = json.loads(succeeded(hrdd(["library", "list", "--json"], None, tmp_path, env=server_env)).stdout)
     assert {d["doc_id"] for d in listed} == {"shutdowns-content-restriction",
                                              "lawful-interception-model", "case-election-shutdown"}
 
-    removed = hrdd(["library", "remove", "lawful-interception-model"], server_env, tmp_path)
+    removed = succeeded(hrdd(["library", "remove", "lawful-interception-model"], None, tmp_path,
+                             env=server_env))
     assert "Removed lawful-interception-model" in removed.stdout
-    listed = json.loads(hrdd(["library", "list", "--json"], server_env, tmp_path).stdout)
+    listed = json.loads(succeeded(hrdd(["library", "list", "--json"], None, tmp_path, env=server_env)).stdout)
     assert "lawful-interception-model" not in {d["doc_id"] for d in listed}
     # A client that connects afresh sees the chunks gone too: the server holds the state.
     store = Library(settings).store

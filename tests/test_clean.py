@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from assistant.sentences import split_sentences
+from assistant.library.sentences import split_sentences
 from assistant.settings import Settings
 from ingest.clean import (
     LIGATURES,

@@ -25,13 +25,14 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from assistant.embedder import TokenCounter
-from assistant.records import SessionRecords
-from assistant.service import Library, build_assistant
+from assistant.assessments.sessions import SessionRecords
+from assistant.composition import Library, build_assistant
+from assistant.library.embedder import TokenCounter
 from assistant.settings import Settings
 from ingest.chunker import chunk_document
 from ingest.documents import parse_file
-from ingest.pipeline import Ingestor
+from ingest.pipeline import ingest
+from tests.cli import hrdd_command
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +44,9 @@ RUNNER = r'''
 """`hrdd` with each library record write noted in CRASH_MARKS, and an optional pause."""
 import json, os, sys, time
 
-from assistant.service import Library
+from assistant.composition import Library
 from assistant.settings import Settings
-from assistant.store import LibraryStore
+from assistant.library.store import LibraryStore
 
 AT = os.environ.get("CRASH_AT", "")  # "before-commit:2", "after-pending:1", ...
 MARKS, RELEASE = os.environ["CRASH_MARKS"], os.environ.get("CRASH_RELEASE", "")
@@ -81,11 +82,10 @@ def snapshot(path):
     records = [meta for _, _, meta in store._scan(store.records, include_documents=False)]
     chunks = [{"id": cid, "doc_id": m["doc_id"], "doc_hash": m["doc_hash"],
                "ordinal": m["ordinal"], "text": text} for cid, text, m in store._scan(store.chunks)]
-    committed = {r.doc_id: r.doc_hash for r in store.documents()}
     hits = -1
     if chunks:
         vector = store.chunks.get(ids=[chunks[0]["id"]], include=["embeddings"])["embeddings"][0]
-        hits = len(store.query(list(vector), 10, committed))
+        hits = len(store.query(list(vector), 10))
     with open(path, "w") as fh:
         json.dump({"records": records, "chunks": chunks, "hits": hits}, fh)
 
@@ -156,15 +156,17 @@ def wait_for(marks: Path, proc, what: str, count: int = 1) -> list[str]:
         if sum(line.startswith(what) for line in lines) >= count:
             return lines
         if proc.poll() is not None:
-            pytest.fail(f"the ingest ended before '{what}': {proc.stderr.read()[-2000:]}")
+            _, err = proc.communicate()
+            pytest.fail(f"the ingest ended before '{what}': {err[-2000:]}")
         time.sleep(0.01)
     proc.kill()
+    proc.communicate()
     pytest.fail(f"no '{what}' within {WAIT_S} s")
 
 
 def kill(proc) -> None:
     proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
+    proc.communicate(timeout=30)  # reaps it and closes its pipes
     assert proc.returncode == -signal.SIGKILL
 
 
@@ -258,11 +260,6 @@ def outcomes(stdout: str) -> dict[str, str]:
     return {r["doc_id"]: r["outcome"] for r in map(json.loads, stdout.splitlines())}
 
 
-def hrdd_command() -> list[str]:
-    script = Path(sys.executable).with_name("hrdd")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
-
-
 def test_a_kill_mid_write_leaves_no_partial_document_visible(crashed):
     shot = crashed["killed_mid_add"]  # as the next process opened the library
     assert_whole(shot)
@@ -312,13 +309,13 @@ def test_the_assistant_answers_while_an_ingest_runs_in_the_same_process(make_set
     first = [guidance / "four-ps-framework.md", guidance / "export-controls.md"]
     later = [guidance / n for n in ("meeting-venues.md", "lgbti-standards.md",
                                     "remedy-grievance.md")]
-    Ingestor(settings, library.store, embedder).run(first)
+    ingest(library, first)
     assistant = build_assistant(settings, library).warm_up()
     errors, report = [], []
 
     def ingest_later():
         try:
-            report.append(Ingestor(settings, library.store, embedder).run(later))
+            report.append(ingest(library, later))
         except Exception as e:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(e)
 
@@ -355,10 +352,10 @@ import sys
 
 import yaml
 
-from assistant.assessment import start_assessment
-from assistant.country_indicators import load_country_indicators
-from assistant.playbook import find_playbook
-from assistant.records import SessionRecords
+from assistant.assessments.assessment import start_assessment
+from assistant.assessments.country_indicators import load_country_indicators
+from assistant.assessments.playbook import find_playbook
+from assistant.assessments.sessions import SessionRecords
 
 url, deal_file, indicators_file = sys.argv[1:4]
 answers = yaml.safe_load(open(deal_file))["answers"]
@@ -393,8 +390,8 @@ def test_a_deal_session_killed_mid_edit_resumes_at_its_last_saved_answer(tmp_pat
             saved = int(value)
             proc.send_signal(signal.SIGKILL)  # mid-session: it goes on saving until the signal
             break
-    proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, err[-2000:]
 
     engine = create_engine(url)
     with engine.connect() as db:

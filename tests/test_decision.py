@@ -4,7 +4,7 @@ from itertools import product
 
 import pytest
 
-from assistant.decision import Decision, Outcome, Risk, decide
+from assistant.assessments.decision import Decision, Outcome, Risk, decide
 
 FOUR_PS = ("Purpose", "Place", "Product", "Purchaser")
 

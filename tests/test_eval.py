@@ -293,7 +293,7 @@ def _write_small_set(tmp_path: Path) -> Path:
 def test_the_full_golden_set_meets_the_regression_gate(corpus_library):
     """Fails when recall@5, key-point coverage, citation support or decline accuracy on the
     starter library drop below evals/thresholds.json."""
-    from assistant.service import build_assistant
+    from assistant.composition import build_assistant
     from evals.baselines import OursPipeline
 
     assistant = build_assistant(corpus_library.settings, corpus_library).warm_up()
@@ -307,11 +307,11 @@ def test_the_full_golden_set_meets_the_regression_gate(corpus_library):
 
 @pytest.mark.slow
 def test_questions_on_the_real_gni_pdf_find_the_expected_page(fixtures_dir, tmp_path, embedder):
-    from assistant.service import Library, build_assistant
+    from assistant.composition import Library, build_assistant
     from assistant.settings import Settings
     from evals.baselines import OursPipeline
     from evals.metrics import mean
-    from ingest.pipeline import Ingestor
+    from ingest.pipeline import ingest
 
     items = GOLDEN.by_category("pdf")
     fixture = items[0].fixture
@@ -319,7 +319,7 @@ def test_questions_on_the_real_gni_pdf_find_the_expected_page(fixtures_dir, tmp_
         pytest.skip(f"{fixture} not found: the GNI PDF questions need it")
     settings = Settings(_env_file=None, data_dir=tmp_path / "gni-pdf")
     library = Library(settings, embedder=embedder)
-    report = Ingestor(settings, library.store, embedder).run([fixture])
+    report = ingest(library, [fixture])
     assert not report.failed, [o.to_dict() for o in report.failed]
     records = run_questions(OursPipeline(build_assistant(settings, library)), items)
     assert not [r["id"] for r in records if r["declined"]]

@@ -20,17 +20,16 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from assistant.answer import Answer
+from assistant.assessments.sessions import SessionRecords
+from assistant.composition import Library, build_assistant
 from assistant.engine import DECLINE, QuestionError
-from assistant.records import SessionRecords
-from assistant.service import Library, build_assistant
-from assistant.uploads import UnsafeUpload, safe_upload_path
 from ingest.documents import parse_file
-from ingest.pipeline import Ingestor
+from ingest.pipeline import ingest as run_ingest
+from ingest.uploads import UnsafeUpload, safe_upload_path
+from tests.cli import hrdd
 from tests.pdf_builder import pdf_with_pages
-from ui.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 ESCALATION = ROOT / "examples" / "deals" / "escalation.yaml"
@@ -86,16 +85,8 @@ CHINESE_GUIDE = ("---\ntitle: 供应商人权指南\nkind: guidance\ntopics: [pa
 def ingest(settings, embedder, paths) -> tuple:
     library = Library(settings, embedder=embedder)
     started = time.monotonic()
-    report = Ingestor(settings, library.store, embedder).run(paths)
+    report = run_ingest(library, paths)
     return report, library.store, time.monotonic() - started
-
-
-def hrdd(args: list, data_dir: Path, cwd: Path, stdin: str | None = None):
-    """The `hrdd` CLI in-process against `data_dir`, from `cwd` (so no stray .env applies)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(cwd)
-        return CliRunner().invoke(app, [str(a) for a in args], input=stdin,
-                                  env={"HRDD_DATA_DIR": str(data_dir), "COLUMNS": "400"})
 
 
 def no_traceback(result) -> None:
@@ -254,7 +245,9 @@ ANSWERABLE = {
     "invisible format characters": "\u202eHow should we assess\u200b the purchaser of a "
                                    "telecom export\u202c deal?",
 }
-ANY_SCRIPT = {
+# The library is English and its embedding model too: these have nothing it can match, so the
+# honest outcome is the decline with the nearest documents, never a made-up answer.
+UNMATCHABLE = {
     "Chinese": "我们应该如何评估电信出口交易的买方？",
     "Arabic": "كيف يجب أن نقيّم المشتري في صفقة تصدير معدات الاتصالات؟",
     "emoji": "📡🔥💣❓🏳️‍🌈",
@@ -293,9 +286,11 @@ def test_a_long_or_garbled_question_is_cleaned_and_answered(assistant, name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(ANY_SCRIPT))
-def test_a_question_in_any_script_gets_an_answer_or_the_decline(assistant, name):
-    check_answer(assistant.answer(ANY_SCRIPT[name]), assistant)
+@pytest.mark.parametrize("name", sorted(UNMATCHABLE))
+def test_a_question_the_english_library_cannot_match_is_declined(assistant, name):
+    answer = assistant.answer(UNMATCHABLE[name])
+    check_answer(answer, assistant)
+    assert answer.declined and not answer.citations
 
 
 @pytest.mark.slow
@@ -317,7 +312,7 @@ def test_an_empty_question_is_refused_with_a_clear_message(assistant, question):
 
 @pytest.mark.slow
 def test_hrdd_ask_json_answers_every_line_or_says_why(corpus_library, tmp_path):
-    lines = [ON_TOPIC, "", *ANSWERABLE.values(), *ANY_SCRIPT.values(), "\x00\x01"]
+    lines = [ON_TOPIC, "", *ANSWERABLE.values(), *UNMATCHABLE.values(), "\x00\x01"]
     result = hrdd(["ask", "--json", "-"], corpus_library.settings.data_dir, tmp_path,
                   stdin="\n".join(lines) + "\n")
 
@@ -328,10 +323,10 @@ def test_hrdd_ask_json_answers_every_line_or_says_why(corpus_library, tmp_path):
     for line, row in zip(lines, rows, strict=True):
         if line.strip("\x00\x01 "):
             assert "error" not in row and row["text"].strip(), row
-            assert row["declined"] or row["citations"]
+            assert row["declined"] == (line in UNMATCHABLE.values()), row["question"][:80]
+            assert bool(row["citations"]) != row["declined"]
         else:
             assert row == {"question": line, "error": "Please type a question."}
-    assert not rows[0]["declined"] and not rows[2]["declined"]
 
 
 @pytest.mark.slow

@@ -7,25 +7,23 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from assistant.embedder import TokenCounter
-from assistant.service import Library
+from assistant.composition import Library
+from assistant.library.embedder import TokenCounter
+from assistant.library.store import DocumentRecord, LibraryMismatch, LibraryStore, StoredChunk
 from assistant.settings import Settings
-from assistant.store import DocumentRecord, LibraryMismatch, LibraryStore, StoredChunk
 from ingest.chunker import prefix
 from ingest.documents import ParsedDocument, parse_file
 from ingest.lock import IngestBusy, ingest_lock
 from ingest.pdf import read_pdf_pages
-from ingest.pipeline import Ingestor
+from ingest.pipeline import ingest
+from tests.cli import hrdd, hrdd_command
 from tests.pdf_builder import text_pdf
-from ui.cli import app
 
 # ----- inputs the tests make for themselves
 
@@ -119,22 +117,17 @@ def markdown(doc_id: str, title: str, heading: str, text: str) -> str:
             f"## 1. {heading}\n\n{text}\n")
 
 
-def ingestor(settings: Settings, embedder) -> Ingestor:
+def library_of(settings: Settings, embedder, store: LibraryStore | None = None) -> Library:
+    """A library as one command opens it; `store` stands in for its own (a store that fails)."""
     library = Library(settings, embedder=embedder)
-    return Ingestor(settings, library.store, embedder)
+    if store is not None:
+        library.store = store
+    return library
 
 
 def fresh_store(settings: Settings) -> LibraryStore:
     """The store as a new process would open it."""
     return Library(settings).store
-
-
-def hrdd(args: list, data_dir: Path, cwd: Path):
-    """Run the `hrdd` CLI in-process against `data_dir`, from `cwd` (so no stray .env applies)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(cwd)
-        return CliRunner().invoke(app, [str(a) for a in args],
-                                  env={"HRDD_DATA_DIR": str(data_dir)})
 
 
 def flat(text: str) -> str:
@@ -173,7 +166,7 @@ def synthetic_ingest(tmp_path_factory, embedder):
         "Política de privacidade\n\nA empresa é responsável pela proteção dos dados dos "
         "usuários e responde a cada pedido em até trinta dias.\n".encode("latin-1"))
     settings = Settings(_env_file=None, data_dir=root / "data")
-    report = ingestor(settings, embedder).run([inbox])
+    report = ingest(library_of(settings, embedder), [inbox])
     assert not report.failed, [o.to_dict() for o in report.failed]
     return Library(settings, embedder=embedder), report
 
@@ -183,7 +176,7 @@ def real_pdf_ingest(tmp_path_factory, fixtures_dir, embedder):
     """The two real PDFs: the GNI Principles and an AES-encrypted notice in Bahasa Indonesia."""
     real = fixtures_dir / "pdfs" / "real"
     settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("real-pdfs"))
-    report = ingestor(settings, embedder).run(
+    report = ingest(library_of(settings, embedder), 
         [real / "gni-principles.pdf", real / "aws-privacy-notice-id.pdf"])
     return Library(settings, embedder=embedder), report
 
@@ -317,9 +310,9 @@ def test_reingesting_an_unchanged_folder_embeds_nothing(make_settings, embedder,
     settings = make_settings()
     runs = []
     for _ in range(3):  # three separate commands, each with its own store and ingestor
-        ing = ingestor(settings, embedder)
-        report = ing.run([policies])
-        runs.append((report, ing.store.chunk_count(), ing.store.version()))
+        lib = library_of(settings, embedder)
+        report = ingest(lib, [policies])
+        runs.append((report, lib.store.chunk_count(), lib.store.version()))
     (first, count, version), *later = runs
     assert [o.outcome for o in first.outcomes] == ["added", "added"]
     assert first.chunks_embedded == count > 0
@@ -332,14 +325,14 @@ def test_reingesting_an_unchanged_folder_embeds_nothing(make_settings, embedder,
 @pytest.mark.slow
 def test_a_changed_file_is_updated_and_its_old_chunks_are_gone(make_settings, embedder, policies):
     settings = make_settings()
-    ing = ingestor(settings, embedder)
-    ing.run([policies])
-    old = ing.store.document("export-policy")
+    lib = library_of(settings, embedder)
+    ingest(lib, [policies])
+    old = lib.store.document("export-policy")
     path = policies / "export-policy.md"
     path.write_text(path.read_text().replace(
         "A state-owned purchaser always gets a full review.",
         "A purchaser linked to a security agency always gets a full review."))
-    report = ingestor(settings, embedder).run([policies])
+    report = ingest(library_of(settings, embedder), [policies])
     outcomes = by_name(report)
     assert outcomes["export-policy.md"].outcome == "updated"
     assert outcomes["grievance-procedure.md"].outcome == "unchanged"
@@ -360,16 +353,16 @@ def test_a_deleted_file_is_removed_only_with_prune(make_settings, embedder, poli
     other.mkdir()
     (other / "travel-rule.md").write_text(
         markdown("travel-rule", "Travel rule", "Rule", "Staff book travel through the agency."))
-    ingestor(settings, embedder).run([policies, other])
+    ingest(library_of(settings, embedder), [policies, other])
     (policies / "grievance-procedure.md").unlink()
     (other / "travel-rule.md").unlink()
 
-    kept = ingestor(settings, embedder).run([policies])
+    kept = ingest(library_of(settings, embedder), [policies])
     assert [o.outcome for o in kept.outcomes] == ["unchanged"]
     assert {d.doc_id for d in fresh_store(settings).documents()} == {
         "export-policy", "grievance-procedure", "travel-rule"}
 
-    pruned = ingestor(settings, embedder).run([policies], prune=True)
+    pruned = ingest(library_of(settings, embedder), [policies], prune=True)
     removed = [o for o in pruned.outcomes if o.outcome == "removed"]
     assert [(o.doc_id, Path(o.path).name) for o in removed] == [
         ("grievance-procedure", "grievance-procedure.md")]
@@ -386,14 +379,14 @@ def test_a_deleted_file_is_removed_only_with_prune(make_settings, embedder, poli
 def test_model_mismatch_is_refused_with_the_rebuild_command(make_settings, embedder, policies,
                                                             tmp_path):
     settings = make_settings()
-    ing = ingestor(settings, embedder)
-    ing.run([policies])
+    lib = library_of(settings, embedder)
+    ingest(lib, [policies])
     with pytest.raises(LibraryMismatch, match="chunked at 200 tokens .* hrdd ingest --rebuild"):
-        ingestor(make_settings(chunk_tokens=150), embedder).run([policies])
+        ingest(library_of(make_settings(chunk_tokens=150), embedder), [policies])
 
-    ing.store.set_fingerprint("other-model", 384, 200, 40)
+    lib.store.set_fingerprint("other-model", 384, 200, 40)
     with pytest.raises(LibraryMismatch) as err:
-        ingestor(settings, embedder).run([policies])
+        ingest(library_of(settings, embedder), [policies])
     assert "'other-model'" in str(err.value) and "hrdd ingest --rebuild" in str(err.value)
 
     refused = hrdd(["ingest", policies], settings.data_dir, tmp_path)
@@ -503,11 +496,6 @@ def test_every_chunk_carries_what_a_citation_needs(library, reparse):
 # ----- (i) generated hostile inputs, through the real command
 
 
-def hrdd_command() -> list[str]:
-    script = Path(sys.executable).with_name("hrdd")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
-
-
 @pytest.mark.slow
 def test_bad_files_fail_with_a_reason_and_never_stop_the_others(tmp_path, embedder):
     inbox = tmp_path / "inbox"
@@ -591,7 +579,7 @@ def test_a_crash_while_updating_keeps_the_previous_version_whole(make_settings, 
                                                                  policies):
     settings = make_settings()
     library = Library(settings, embedder=embedder)
-    Ingestor(settings, library.store, embedder).run([policies])
+    ingest(library, [policies])
     v1 = library.store.document("export-policy")
     v1_texts = sorted(c.text for c in visible(library.store, "export-policy"))
     path = policies / "export-policy.md"
@@ -599,7 +587,7 @@ def test_a_crash_while_updating_keeps_the_previous_version_whole(make_settings, 
 
     dying = StoreThatDiesBeforeCommit(library.store.client, settings.collection)
     with pytest.raises(PowerCut):
-        Ingestor(settings, dying, embedder).run([policies])
+        ingest(library_of(settings, embedder, dying), [policies])
 
     after = fresh_store(settings)
     assert changed_chunks(after, "export-policy", v1.doc_hash), "the crash left new chunks behind"
@@ -608,7 +596,7 @@ def test_a_crash_while_updating_keeps_the_previous_version_whole(make_settings, 
     assert {d.doc_id: d.doc_hash for d in after.documents()}["export-policy"] == v1.doc_hash
     assert sorted(c.text for c in visible(after, "export-policy")) == v1_texts
     committed = {d.doc_id: d.doc_hash for d in after.documents()}
-    hits = after.query(embedder.embed_query("The policy is reviewed every year."), 20, committed)
+    hits = after.query(embedder.embed_query("The policy is reviewed every year."), 20)
     assert hits and all(h.metadata["doc_hash"] == committed[h.metadata["doc_id"]] for h in hits)
 
     assert after.recover() == ["export-policy"]
@@ -622,20 +610,20 @@ def test_a_crash_while_adding_leaves_nothing_and_the_next_ingest_recovers(make_s
                                                                           embedder, policies):
     settings = make_settings()
     library = Library(settings, embedder=embedder)
-    Ingestor(settings, library.store, embedder).run([policies])
+    ingest(library, [policies])
     (policies / "whistleblowing.md").write_text(markdown(
         "whistleblowing", "Whistleblowing", "Reports", "Staff can report misuse in confidence."))
 
     dying = StoreThatDiesBeforeCommit(library.store.client, settings.collection)
     with pytest.raises(PowerCut):
-        Ingestor(settings, dying, embedder).run([policies])
+        ingest(library_of(settings, embedder, dying), [policies])
 
     after = fresh_store(settings)
     assert raw_chunks(after, {"doc_id": "whistleblowing"}), "the crash left chunks behind"
     assert [d.doc_id for d in after.documents()] == ["export-policy", "grievance-procedure"]
     assert visible(after, "whistleblowing") == []
 
-    report = Ingestor(settings, after, embedder).run([policies])
+    report = ingest(library_of(settings, embedder, after), [policies])
     assert report.recovered == ["whistleblowing"]
     assert {o.doc_id: o.outcome for o in report.outcomes} == {
         "export-policy": "unchanged", "grievance-procedure": "unchanged",
@@ -673,14 +661,40 @@ def test_a_second_ingest_stops_with_a_clear_message_while_one_runs(make_settings
                                                                    tmp_path):
     settings = make_settings()
     library = Library(settings)  # the model is not loaded: nothing gets as far as embedding
-    ing = Ingestor(settings, library.store, library.embedder)
     with lock_held_by_another_thread(settings.data_dir):
         with pytest.raises(IngestBusy) as err:
-            ing.run([policies])
+            ingest(library, [policies])
         assert "Another ingest is running" in str(err.value) and "--wait" in str(err.value)
         busy = hrdd(["ingest", policies], settings.data_dir, tmp_path)
         assert busy.exit_code != 0 and "Another ingest is running" in flat(busy.output)
     assert library.store.documents() == []
+
+
+def test_the_lock_is_taken_before_the_store_is_opened(make_settings, policies):
+    """A second Chroma client on a folder another process writes can hang: a busy library
+    must be reported before ingest opens its store at all."""
+    library = Library(make_settings())
+    with lock_held_by_another_thread(library.settings.data_dir):
+        with pytest.raises(IngestBusy):
+            ingest(library, [policies])
+    assert "store" not in vars(library), "the store was opened while another ingest ran"
+
+
+@pytest.mark.slow
+def test_a_library_of_its_own_is_rebuilt_on_a_model_mismatch_when_asked(make_settings, embedder,
+                                                                        policies):
+    """The evaluation's policy (`on_mismatch="rebuild"`); a user's library is never emptied
+    without `--rebuild` (the test above)."""
+    settings = make_settings()
+    lib = library_of(settings, embedder)
+    ingest(lib, [policies])
+    lib.store.set_fingerprint("other-model", 384, 200, 40)
+
+    report = ingest(library_of(settings, embedder), [policies], on_mismatch="rebuild")
+    assert {o.outcome for o in report.outcomes} == {"added"}
+    fresh = fresh_store(settings)
+    assert fresh.fingerprint()["model"] == embedder.model_id
+    assert fresh.chunk_count() == sum(d.chunks for d in fresh.documents()) > 0
 
 
 def test_an_ingest_with_wait_queues_behind_the_running_one(make_settings, tmp_path):
@@ -692,8 +706,7 @@ def test_an_ingest_with_wait_queues_behind_the_running_one(make_settings, tmp_pa
 
     def queued():
         try:
-            reports.append(Ingestor(settings, library.store, library.embedder).run(
-                [empty], wait=True))
+            reports.append(ingest(library, [empty], wait=True))
         except Exception as e:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(e)
 

@@ -10,12 +10,12 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-from typer.testing import CliRunner
 
+from assistant.composition import Library, build_assistant
 from assistant.llm import passage_sentences
-from assistant.service import Library, build_assistant
 from assistant.settings import Settings
-from ingest.pipeline import Ingestor
+from ingest.pipeline import ingest
+from tests.cli import hrdd
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ def injected_library(tmp_path_factory, embedder):
     (root / "docs" / "data-request-guide.md").write_text(GUIDANCE, encoding="utf-8")
     settings = Settings(_env_file=None, data_dir=root / "data")
     library = Library(settings, embedder=embedder)
-    report = Ingestor(settings, library.store, embedder).run([root / "docs"])
+    report = ingest(library, [root / "docs"])
     assert not report.failed, [o.to_dict() for o in report.failed]
     return library
 
@@ -189,16 +189,6 @@ def test_the_fake_provider_runs_the_llm_path_offline(corpus_library):
 
 
 # ----- the command line
-
-
-def hrdd(args: list[str], data_dir, cwd, stdin: str | None = None):
-    """Run `hrdd` in-process against `data_dir`, from `cwd` (so no stray .env applies)."""
-    from ui.cli import app
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(cwd)
-        return CliRunner().invoke(app, args, input=stdin,
-                                  env={"HRDD_DATA_DIR": str(data_dir), "HRDD_LLM_PROVIDER": "none"})
 
 
 def test_ask_json_prints_one_object_with_the_answer_citations_and_timings(corpus_library,

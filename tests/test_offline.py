@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from assistant.offline import OFFLINE_ENV
+from tests.cli import hrdd_command
 from tests.processes import free_port
 
 pytestmark = pytest.mark.slow
@@ -109,11 +110,6 @@ class Guard:
                               env=self.env(log, **extra), capture_output=True, text=True,
                               timeout=TIMEOUT_S)
         return proc, attempts(log)
-
-
-def hrdd_command() -> list[str]:
-    script = Path(sys.executable).with_name("hrdd")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
 
 
 def attempts(log: Path) -> list[dict]:
@@ -222,7 +218,7 @@ def test_the_web_app_stays_on_this_machine(guard, library):
     port = free_port()
     log = guard.root / "app.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "web" / "app.py"),
          "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1"],
         cwd=ROOT, env=guard.env(log), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

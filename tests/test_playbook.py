@@ -5,8 +5,8 @@ import copy
 import pytest
 import yaml
 
-from assistant.decision import Risk
-from assistant.playbook import (
+from assistant.assessments.decision import Risk
+from assistant.assessments.playbook import (
     PlaybookError,
     find_playbook,
     list_playbooks,

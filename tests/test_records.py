@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from assistant.answer import Citation
-from assistant.assessment import start_assessment
-from assistant.decision import Outcome
-from assistant.playbook import find_playbook, load_playbook
-from assistant.records import SessionRecords
-from assistant.scripted import run_script
+from assistant.assessments.answers_file import run_script
+from assistant.assessments.assessment import start_assessment
+from assistant.assessments.decision import Outcome
+from assistant.assessments.playbook import find_playbook, load_playbook
+from assistant.assessments.sessions import SessionRecords
 from tests.postgres_server import create_database, postgres_url  # noqa: F401
 
 DEALS = Path(__file__).resolve().parents[1] / "examples" / "deals"

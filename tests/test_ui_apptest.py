@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ui import resources
+from ui.web import resources
 
 pytest.importorskip("streamlit.testing.v1")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "ui" / "app.py")
+APP = str(ROOT / "ui" / "web" / "app.py")
 DEALS = ROOT / "examples" / "deals"
 ON_TOPIC = "How should we assess the purchaser of a telecom export deal?"
 OFF_TOPIC = "What is the best recipe for chocolate cake?"
@@ -63,9 +63,13 @@ def corpus_app(open_app, corpus_library):
     return lambda page=None: open_app(corpus_library.settings.data_dir, page)
 
 
+def shown(markdown: str) -> str:
+    """Text as a reader sees it (the app escapes document text for Markdown)."""
+    return re.sub(r"\\(.)", r"\1", str(markdown))
+
+
 def texts(elements) -> list[str]:
-    """The elements' text as a reader sees it (the app escapes document text for Markdown)."""
-    return [re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements]
+    return [shown(e.value) for e in elements]
 
 
 @pytest.mark.slow
@@ -219,11 +223,11 @@ def test_an_override_needs_a_reason_and_changes_the_decision(corpus_app):
         click(at, "Save and continue")
 
     at.selectbox(key="ovr-risk-purchaser").set_value("high")
-    [b for b in at.button if b.label == "Apply override"][3].click().run()
+    at.button(key="ovr-apply-purchaser").click().run()
     assert any("reason is required" in e for e in texts(at.error))
     at.selectbox(key="ovr-risk-purchaser").set_value("high")
     at.text_input(key="ovr-reason-purchaser").set_value("Press reports of a shutdown order.")
-    [b for b in at.button if b.label == "Apply override"][3].click().run()
+    at.button(key="ovr-apply-purchaser").click().run()
     assert not at.error, texts(at.error)
     click(at, "Continue")
     click(at, "Save and continue")
@@ -249,8 +253,12 @@ def test_an_earlier_session_can_be_resumed(corpus_app):
     at.text_input[0].set_value("Resumable deal")
     at.text_input[1].set_value("Kim Example")
     click(at, "Start the assessment")
-    at.radio[0].set_value(at.radio[0].options[0])
+    first_step, steps = step_title(at), shown(at.progress[0].text).split(" of ")[1].split(":")[0]
+    answered = at.radio[0].options[1]
+    at.radio[0].set_value(answered)
+    assert at.radio[0].index == 1
     click(at, "Save and continue")
+    assert step_title(at) != first_step
     click(at, "Close session")
 
     listed = at.dataframe[0].value
@@ -259,7 +267,9 @@ def test_an_earlier_session_can_be_resumed(corpus_app):
     at.selectbox(key="assess_resume_id").set_value(session_id)
     click(at, "Resume")
     assert at.subheader[0].value == "Resumable deal"
-    assert "1 of" in at.progress[0].text or "Step 1" in at.progress[0].text
+    assert shown(at.progress[0].text).startswith(f"Step 1 of {steps}: {first_step} · 1 of ")
+    assert step_title(at) == first_step
+    assert at.radio[0].index == 1, "the resumed session shows the answer it saved"
 
 
 @pytest.fixture
@@ -317,7 +327,7 @@ def test_hostile_uploads_are_refused_and_nothing_is_written_outside_the_data_dir
 
 def test_document_text_is_shown_as_text_never_as_markup():
     from assistant.answer import Citation
-    from ui.components import answer_markdown, citation_label, highlighted
+    from ui.web.components import answer_markdown, citation_label, highlighted
 
     passage = ("Intro <script>alert('x')</script> [a link](javascript:alert(1)) $x$ :red[red]\n\n"
                "The quoted sentence with **stars** and <b>tags</b>. After it.")
@@ -335,13 +345,33 @@ def test_document_text_is_shown_as_text_never_as_markup():
 
 
 @pytest.mark.slow
-def test_the_evaluation_page_shows_the_latest_report_or_how_to_run_one(corpus_app):
+def test_the_evaluation_page_says_how_to_run_one_when_there_is_no_report(corpus_app,
+                                                                        monkeypatch, tmp_path):
+    monkeypatch.setenv("HRDD_REPORTS_DIR", str(tmp_path / "no-reports-yet"))
     at = corpus_app("views/evaluation.py")
 
     assert not at.exception, at.exception
     assert at.title[0].value.endswith("Evaluation")
-    if at.info:  # no report in evals/reports yet (a fresh clone)
-        assert any("hrdd eval" in i for i in texts(at.info))
-    else:
-        assert [m.label for m in at.metric][:2] == ["Recall@5", "MRR@10"]
-        assert any(h.value.startswith("Failing questions") for h in at.subheader)
+    assert any("No evaluation report yet" in i and "hrdd eval" in i for i in texts(at.info))
+    assert not at.main.metric
+    assert [b.label for b in at.main.button] == ["Run the evaluation"]
+
+
+@pytest.mark.slow
+def test_the_evaluation_page_shows_the_latest_report(corpus_app, monkeypatch, tmp_path):
+    from evals.golden_set import load_golden_set
+    from evals.report import write_report
+    from evals.runner import evaluate
+    from tests.test_eval import TablePipeline, _write_small_set
+
+    reports = tmp_path / "reports"
+    write_report(evaluate([TablePipeline()], load_golden_set(_write_small_set(tmp_path))), reports)
+    monkeypatch.setenv("HRDD_REPORTS_DIR", str(reports))
+    at = corpus_app("views/evaluation.py")
+
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert list(metrics)[:2] == ["Recall@5", "MRR@10"]
+    assert metrics["Recall@5"] == "1.000" and metrics["Decline accuracy"] == "1.000"
+    assert any(h.value.startswith("Failing questions") for h in at.subheader)
+    assert at.dataframe, "the per-category table"

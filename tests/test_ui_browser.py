@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.playbook import find_playbook
+from assistant.assessments.playbook import find_playbook
 from tests.processes import free_port, stop, unavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -69,7 +69,7 @@ def app_url(tmp_path_factory):
     log = work / "streamlit.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "web" / "app.py"),
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--server.headless", "true"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
