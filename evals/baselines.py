@@ -87,7 +87,7 @@ class _SingleRetrieverPipeline:
         return where_in_library(p)
 
     def answer(self, question: str) -> Answer:
-        from assistant.engine import DECLINE
+        from assistant.answer import DECLINE
         from assistant.extractive import compose
 
         started = time.perf_counter()

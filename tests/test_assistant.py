@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from assistant.answer import Answer
+from assistant.answer import DECLINE, Answer
 from assistant.composition import build_assistant
-from assistant.engine import DECLINE, QuestionError
+from assistant.engine import QuestionError
 from assistant.extractive import LEAD, LEGAL_NOTE
 from assistant.library.retriever import Filters
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answer
+from assistant.answer import DECLINE, Answer
 from assistant.assessments.sessions import SessionRecords
 from assistant.composition import Library, build_assistant
-from assistant.engine import DECLINE, QuestionError
+from assistant.engine import QuestionError
 from ingest.documents import parse_file
 from ingest.pipeline import ingest as run_ingest
 from ingest.uploads import UnsafeUpload, safe_upload_path
