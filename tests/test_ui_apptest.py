@@ -375,3 +375,26 @@ def test_the_evaluation_page_shows_the_latest_report(corpus_app, monkeypatch, tm
     assert metrics["Recall@5"] == "1.000" and metrics["Decline accuracy"] == "1.000"
     assert any(h.value.startswith("Failing questions") for h in at.subheader)
     assert at.dataframe, "the per-category table"
+
+
+@pytest.mark.slow
+def test_the_evaluation_runs_from_the_page_and_its_report_is_shown(corpus_app, monkeypatch,
+                                                                   tmp_path):
+    import time
+
+    reports = tmp_path / "reports"
+    monkeypatch.setenv("HRDD_REPORTS_DIR", str(reports))
+    at = corpus_app("views/evaluation.py")
+    click(at, "Run the evaluation")
+    assert not at.exception, at.exception
+    assert any("An evaluation is running" in i for i in texts(at.info))
+
+    deadline = time.monotonic() + 600
+    while not list(reports.glob("*/report.json")) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert list(reports.glob("*/report.json")), "no report within 10 minutes"
+    time.sleep(1)  # the thread ends just after writing the report
+    at.run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.main.metric][:2] == ["Recall@5", "MRR@10"]
+    assert [b.label for b in at.main.button] == ["Run the evaluation"]
