@@ -1,0 +1,47 @@
+"""The store's query sees committed versions only, and an ingest in progress takes no slots."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from assistant.library.store import ChunkBatch, DocumentRecord, LibraryStore, open_client
+from assistant.settings import StoreSettings
+
+
+def unit(v) -> list[float]:
+    v = np.asarray(v, dtype=np.float32)
+    return (v / np.linalg.norm(v)).tolist()
+
+
+def batch(doc_id: str, doc_hash: str, vectors: list[list[float]]) -> ChunkBatch:
+    ids = [f"{doc_id}:{doc_hash}:{i}" for i in range(len(vectors))]
+    return ChunkBatch(ids, [f"{doc_id} chunk {i}" for i in range(len(vectors))], vectors,
+                      [{"doc_id": doc_id, "doc_hash": doc_hash, "ordinal": i}
+                       for i in range(len(vectors))])
+
+
+def test_chunks_of_an_ingest_in_progress_take_no_candidate_slots(tmp_path):
+    store = LibraryStore(open_client(StoreSettings(tmp_path, "t", None)), "t")
+    query = unit([1, 0, 0, 0])
+    far = [unit([0.1 * i, 1, 0, 0]) for i in range(1, 6)]
+    store.write_document(DocumentRecord("policy", "Policy", "policy", "p.md", "v1", chunks=5),
+                         batch("policy", "v1", far))
+    # Another ingest is half-way, as `write_document` leaves it before its commit: a new
+    # document and a new version of the policy, their chunks (nearer the question than
+    # anything committed) written, their records still pending.
+    policy = store.document("policy")
+    store._put_record(replace(policy, status="pending", pending_hash="v2"))
+    store._put_record(DocumentRecord("new-doc", "New", "policy", "n.md", "", status="pending",
+                                     pending_hash="n1"))
+    for doc_id, h in (("new-doc", "n1"), ("policy", "v2")):
+        b = batch(doc_id, h, [query] * 8)
+        store.chunks.upsert(ids=b.ids, documents=b.texts, embeddings=b.vectors,
+                            metadatas=b.metadatas)
+    reader = LibraryStore(store.client, "t")  # what a reader opening the library now sees
+
+    hits = reader.query(query, 3)
+    assert len(hits) == 3, "the pending chunks crowded out committed ones"
+    assert {(h.metadata["doc_id"], h.metadata["doc_hash"]) for h in hits} == {("policy", "v1")}
+    assert reader.query(query, 3, doc_ids=["new-doc"]) == []
