@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
+from assistant.settings import PROJECT_ROOT
 from evals.metrics import Label
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
-PROJECT_ROOT = GOLDEN_DIR.parent.parent
 ANSWERABLE = ("factual", "dilemma")  # answered from the starter library
 DECLINE = ("out_of_scope",)  # must be declined
 CATEGORIES = ANSWERABLE + DECLINE + ("deal", "pdf")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.library.embedder import MiniLMEmbeddings
-from assistant.settings import Settings
+from assistant.settings import PROJECT_ROOT, Settings
 from evals.bench.backends import decide, measure_backends, measure_grid
 from evals.bench.scale import percentiles_ms
 
@@ -325,7 +325,7 @@ def _ingest_row(name, documents, failed, chunks, pages, secs, total, encode_s) -
 
 
 def _child_env() -> dict:
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(PROJECT_ROOT)
     path = os.environ.get("PYTHONPATH")
     return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
 

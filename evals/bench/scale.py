@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.settings import STARTER_CORPUS
+
 
 def percentiles_ms(seconds: Sequence[float]) -> dict[str, float]:
     ms = np.asarray(seconds, dtype=float) * 1000
@@ -41,9 +43,8 @@ def rss_mb() -> dict[str, float]:
 
 def _synthetic(n: int, seed: int = 11):
     """n chunk texts in the corpus's own vocabulary (Zipf-weighted), and n random unit vectors."""
-    root = Path(__file__).resolve().parents[2] / "corpus"
     words = re.findall(r"[a-z]{3,}", " ".join(p.read_text(errors="replace").lower()
-                                              for p in sorted(root.rglob("*.md"))))
+                                              for p in sorted(STARTER_CORPUS.rglob("*.md"))))
     vocab, counts = np.unique(np.array(words or ["word"]), return_counts=True)
     order = np.argsort(-counts)
     vocab = vocab[order]

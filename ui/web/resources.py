@@ -11,9 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.settings import STARTER_CORPUS, Settings
-
-CORPUS = STARTER_CORPUS
+from assistant.settings import Settings
 
 
 @st.cache_resource(show_spinner=False)

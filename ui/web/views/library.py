@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.library.store import LibraryMismatch
+from assistant.settings import STARTER_CORPUS
 from ingest.lock import IngestBusy
 from ingest.pipeline import ingest
 from ingest.uploads import UnsafeUpload, save_upload
@@ -168,7 +169,7 @@ def _rebuild(library) -> None:
                "several minutes.")
     sure = st.checkbox("Yes, empty the library and rebuild it", key="rebuild_sure")
     if st.button("Rebuild the index", icon=":material/sync:", disabled=not sure):
-        paths = [p for p in (resources.CORPUS, uploads) if p.is_dir()]
+        paths = [p for p in (STARTER_CORPUS, uploads) if p.is_dir()]
         report = _run_ingest(library, paths, rebuild=True)
         if report is not None:
             st.session_state["library_outcomes"] = [
