@@ -9,7 +9,7 @@ from dataclasses import replace
 from functools import cached_property
 
 from assistant.answer import DECLINE, Answer, Citation, Passage
-from assistant.extractive import SentenceVectors, compose
+from assistant.extractive import Composer
 from assistant.library.retriever import Filters, HybridRetriever, Retrieval
 from assistant.settings import Settings
 
@@ -55,16 +55,12 @@ class Assistant:
     def retriever(self) -> HybridRetriever:
         s = self.settings
         return HybridRetriever(self.library.store, self.library.embedder, s.retrieval,
-                               s.data_dir / "cache" / s.collection)
+                               self.library.cache_dir, self.library.sentences)
 
     @property
     def library_version(self) -> str:
         """Which documents, in which versions, answers are drawn from (recorded in audit trails)."""
         return self.library.store.version()
-
-    @cached_property
-    def sentence_vectors(self) -> SentenceVectors:
-        return SentenceVectors(self.library.embedder)
 
     def warm_up(self) -> Assistant:
         """Load the model and the keyword index now, not on the first question."""
@@ -116,14 +112,16 @@ class Assistant:
             notice = _join(notice, "The language model could not be reached, so this answer was "
                                    "composed from the library's own sentences instead.")
         t0 = time.perf_counter()
-        text, cites = compose(q, list(passages), self.sentence_vectors,
-                              self.retriever.checklist(found, filters))
+        composer = Composer(self.retriever.sections, self.library.sentences)
+        parts, cites = composer.compose(q, found.kind, found.vector, list(passages),
+                                        self.retriever.checklist(found, filters))
+        text = parts.render_text()
         timings["compose"] = time.perf_counter() - t0
         if on_token:
             on_token(text)
         timings["total"] = time.perf_counter() - started
         return Answer(q, text, tuple(cites), passages=passages, timings=timings,
-                      mode="extractive", notice=notice, weak_match=found.weak)
+                      mode="extractive", notice=notice, weak_match=found.weak, parts=parts)
 
     def _llm_answer(self, q: str, passages, timings, on_token) -> Answer | None:
         from assistant.llm import LLMAnswerer, LLMUnavailable
