@@ -108,6 +108,7 @@ class AnswerParts:
     case_lines: tuple[str, ...] = ()
     checklist_title: str | None = None
     checklist: tuple[str, ...] = ()
+    checklist_doc: str | None = None
     legal_note: bool = False
 
     def render_text(self) -> str:

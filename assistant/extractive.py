@@ -21,8 +21,17 @@ import numpy as np
 
 from assistant.answer import AnswerParts, Citation, Passage
 from assistant.library.bm25 import tokenize
-from assistant.library.sections import (ACTION, BOTTOM_LINE, CHECKLIST, NARRATIVE, STEPS, WATCH,
-                                        SectionMap, list_items, section_key)
+from assistant.library.sections import (
+    ACTION,
+    BOTTOM_LINE,
+    CHECKLIST,
+    NARRATIVE,
+    STEPS,
+    WATCH,
+    SectionMap,
+    list_items,
+    section_key,
+)
 from assistant.library.sentence_vectors import SentenceIndex
 from assistant.library.sentences import sentence_spans
 from assistant.question import LIST, WHAT_IS, wants_action
@@ -136,6 +145,7 @@ class Composer:
             n = cite(p, items[0][0], items[-1][1])
             where = f", {p.location}" if p.section else ""
             parts["checklist_title"] = f"{p.title}{where}"
+            parts["checklist_doc"] = p.doc_id
             parts["checklist"] = tuple(f"{p.text[a:b]} [{n}]" for a, b in items)
         parts["legal_note"] = touches_law(question)
         return AnswerParts(**parts), cites

@@ -43,6 +43,9 @@ _VERDICT_ANYWHERE = re.compile(
     r"covered|allowed)\b|\bwont\b.{0,70}\?\s*$)", re.I)
 
 
+_WH = re.compile(r"\b(what|whats|what's|how|why|when|where|which|who|whom|whose)\b", re.I)
+
+
 def question_type(question: str) -> str:
     """The shape the answer to `question` should take: yes-no, how-to, list or what-is."""
     q = " ".join(question.split())
@@ -56,6 +59,8 @@ def question_type(question: str) -> str:
         return HOW_TO
     if _VERDICT_START.match(last) or _VERDICT_ANYWHERE.search(last):
         return YES_NO
+    if last.rstrip().endswith("?") and not _WH.search(last):
+        return YES_NO  # a question with no wh-word asks for a yes or a no ("... fine?")
     if _HOW_TO.search(q):
         return HOW_TO
     return WHAT_IS

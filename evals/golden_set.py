@@ -7,7 +7,6 @@ checks every item and names the file and item of the first problem found.
 from __future__ import annotations
 
 import hashlib
-
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -203,6 +202,9 @@ def _item(path: Path, category: str, raw: Any, n: int, fixture: Path | None) -> 
     note = str(raw.get("note") or "")
     area = str(raw.get("area") or "")
     direction = raw.get("direction")
+    if isinstance(direction, bool):
+        raise GoldenSetError(f'{where}: quote the direction (direction: "no"), or YAML reads '
+                             "yes and no as true and false")
     if direction is not None and direction not in DIRECTIONS:
         raise GoldenSetError(f"{where}: 'direction' must be one of {', '.join(DIRECTIONS)} "
                              f"(got {direction!r})")

@@ -182,7 +182,14 @@ def _save(cache_dir: Path, version: str, index: KeywordIndex) -> None:
         os.replace(tmp_meta, meta_path)  # atomic: a reader never sees half a file
     except OSError as e:
         for tmp in (tmp_arrays, tmp_meta):
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
         log.warning("The keyword-index cache could not be written to %s (%s); the index is "
                     "kept in memory and rebuilt at the next start.", cache_dir,
                     e.strerror or e)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # its folder is gone or not a folder: nothing was left there

@@ -21,8 +21,16 @@ import numpy as np
 from assistant.answer import Passage
 from assistant.library.bm25 import KeywordIndex, load_or_build, tokenize
 from assistant.library.embedder import MiniLMEmbeddings
-from assistant.library.sections import (ACTION, CHECKLIST, CHECKLIST_HEADING, NARRATIVE,
-                                        SectionMap, checklist_items, section_key, to_passage)
+from assistant.library.sections import (
+    ACTION,
+    CHECKLIST,
+    CHECKLIST_HEADING,
+    NARRATIVE,
+    SectionMap,
+    checklist_items,
+    section_key,
+    to_passage,
+)
 from assistant.library.sentence_vectors import SentenceIndex, chunk_text
 from assistant.library.store import DocumentRecord, LibraryStore, StoredChunk
 from assistant.question import question_type, wants_action

@@ -136,7 +136,10 @@ class SentenceIndex:
                                   if q_keys else np.zeros((0, dim), np.float32)))
             os.replace(tmp, path)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass  # its folder is gone or not a folder: nothing was left there
             log.warning("Sentence vectors could not be written to %s (%s).", path.parent,
                         e.strerror or e)
 
