@@ -257,7 +257,10 @@ def _key_points(where: str, raw: Any) -> tuple[tuple[str, ...], ...]:
         raise GoldenSetError(f"{where}: 'key_points' must list at least one key point")
     points = []
     for point in raw:
-        phrasings = [point] if isinstance(point, str) else point
+        phrasings = [point] if isinstance(point, str | int) else point
+        if isinstance(phrasings, list):  # a bare number (an article, a year) is a phrase too
+            phrasings = [str(p) if isinstance(p, int) and not isinstance(p, bool) else p
+                         for p in phrasings]
         if (not isinstance(phrasings, list) or not phrasings
                 or not all(isinstance(p, str) and p.strip() for p in phrasings)):
             raise GoldenSetError(f"{where}: each key point must be a phrase or a list of "
