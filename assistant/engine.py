@@ -81,8 +81,11 @@ class Assistant:
 
     def answer(self, question: str, history: Sequence = (), mode: str | None = None,
                k: int | None = None, filters: Filters = Filters(),
-               on_token: Callable[[str], None] | None = None) -> Answer:
-        """Answer one question; `history` holds earlier questions (or Answers) of the conversation."""
+               on_token: Callable[[str], None] | None = None, config=None) -> Answer:
+        """Answer one question; `history` holds earlier questions (or Answers) of the conversation.
+
+        `config` is a LangChain RunnableConfig passed to the chat model (see assistant.chain).
+        """
         started = time.perf_counter()
         q, notice = clean_question(question, self.settings.max_question_chars)
         query = retrieval_query(q, history)
@@ -104,7 +107,7 @@ class Assistant:
                           notice=notice, nearest=tuple(nearest))
         mode = mode or ("llm" if self.settings.llm_provider != "none" else "extractive")
         if mode == "llm":
-            answer = self._llm_answer(q, passages, timings, on_token)
+            answer = self._llm_answer(q, passages, timings, on_token, config)
             if answer is not None:
                 timings["total"] = time.perf_counter() - started
                 return replace(answer, notice=_join(notice, answer.notice),
@@ -123,14 +126,14 @@ class Assistant:
         return Answer(q, text, tuple(cites), passages=passages, timings=timings,
                       mode="extractive", notice=notice, weak_match=found.weak, parts=parts)
 
-    def _llm_answer(self, q: str, passages, timings, on_token) -> Answer | None:
+    def _llm_answer(self, q: str, passages, timings, on_token, config=None) -> Answer | None:
         from assistant.llm import LLMAnswerer, LLMUnavailable
 
         try:
             answerer = LLMAnswerer(self._chat_model or self._configured_chat_model(),
                                    self.library.embedder, self.settings.llm)
             t0 = time.perf_counter()
-            answer = answerer.answer(q, list(passages), on_token=on_token)
+            answer = answerer.answer(q, list(passages), on_token=on_token, config=config)
             timings["generate"] = time.perf_counter() - t0
             return replace(answer, passages=passages, timings=timings)
         except LLMUnavailable:

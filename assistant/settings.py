@@ -65,8 +65,7 @@ class RetrievalSettings:
     weak_match: float
     mmr_lambda: float
     case_study_weight: float
-    min_coverage: float = 0.5  # decline when the best sections hold less of the question's terms
-    key_match: float = 0.62  # a section question this close to the question settles relevance
+    min_relevance: float = 4.1  # decline below this relevance score (see the retriever)
 
 
 @dataclass(frozen=True)
@@ -112,8 +111,7 @@ class Settings(BaseSettings):
     weak_match: float = 0.45  # answered, but flagged: the library may not address the question
     mmr_lambda: float = 0.7
     case_study_weight: float = 0.85  # guidance first; case studies illustrate it
-    min_coverage: float = 0.5
-    key_match: float = 0.62
+    min_relevance: float = 4.1  # dense + 3.8 x section question + 4.4 x term coverage
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
     llm_base_url: str | None = None
     llm_model: str = "llama3.1"
@@ -145,7 +143,7 @@ class Settings(BaseSettings):
         return RetrievalSettings(self.retrieval_k, self.retrieval_candidates, self.rrf_k,
                                  self.min_dense, self.min_keyword, self.weak_match,
                                  self.mmr_lambda,
-                                 self.case_study_weight, self.min_coverage, self.key_match)
+                                 self.case_study_weight, self.min_relevance)
 
     @property
     def llm(self) -> LLMSettings:

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
-from langchain_core.callbacks import (AsyncCallbackManagerForRetrieverRun,
-                                      CallbackManagerForRetrieverRun)
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict

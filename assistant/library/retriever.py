@@ -23,6 +23,7 @@ from assistant.library.bm25 import KeywordIndex, load_or_build, tokenize
 from assistant.library.embedder import MiniLMEmbeddings
 from assistant.library.sections import (
     ACTION,
+    BOTTOM_LINE,
     CHECKLIST,
     CHECKLIST_HEADING,
     NARRATIVE,
@@ -46,6 +47,11 @@ WORD_CACHE = 50_000  # chunks whose word sets are kept between queries (a few te
 SECTION_SUPPORT = 0.3  # share of the other chunks' scores a chunk of the same section gains
 ACTION_WEIGHT, NARRATIVE_WEIGHT = 1.25, 0.7  # case-study sections, for dilemmas and how-tos
 KEY_FLOOR = 0.3  # section questions less similar than this are not candidates
+# The relevance score: dense similarity + these weights times the nearest section question's
+# similarity and the best documents' coverage of the question's terms. Fitted (logistic
+# regression) on the golden set's tune half, 2026-12-01; see evals/README.md.
+KEY_WEIGHT, COVERAGE_WEIGHT = 3.8, 4.4
+LENT_SHARE = 0.5  # of an In-short chunk's score, what its document's best other chunk gains
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ class Retrieval:
     vector: list[float] = field(default_factory=list)
     weak: bool = False  # relevant, but only just: the closest passages may not address it
     best_key: float = 0.0  # similarity of the nearest section question
-    coverage: float = 0.0  # share of the question's term weight the best sections hold
+    coverage: float = 0.0  # share of the question's term weight the best documents hold
     kind: str = ""  # the question's type (assistant.question)
 
 
@@ -181,8 +187,9 @@ class HybridRetriever:
         for rank, (i, _) in enumerate(key_hits):
             add(rank, self._index.chunks[i])
         self._weigh_sections(fused, chunks, kind)
+        self._lend_bottom_lines(fused, chunks)
         ranked = sorted(fused, key=lambda c: -fused[c])
-        ranked = self._collapse_duplicates(ranked, chunks)
+        ranked = self._one_per_section(self._collapse_duplicates(ranked, chunks), chunks)
         chosen = self._diversify(ranked, fused, chunks, k)
         t["fuse"] = time.perf_counter() - t4
         passages = [to_passage(chunks[c], fused[c], dense_of.get(c), kw_of.get(c)) for c in chosen]
@@ -192,7 +199,8 @@ class HybridRetriever:
         coverage = self.coverage(query, passages)
         close = max(best_dense, best_key) >= self.s.min_dense or (
             best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.05)
-        relevant = close and (best_key >= self.s.key_match or coverage >= self.s.min_coverage)
+        relevance = best_dense + KEY_WEIGHT * best_key + COVERAGE_WEIGHT * coverage
+        relevant = close and relevance >= self.s.min_relevance
         weak = relevant and max(best_dense, best_key) < self.s.weak_match
         return Retrieval(passages, relevant, best_dense, best_kw, t, vector, weak,
                          best_key=best_key, coverage=coverage, kind=kind)
@@ -230,31 +238,47 @@ class HybridRetriever:
                     fused[cid] *= {ACTION: ACTION_WEIGHT, NARRATIVE: NARRATIVE_WEIGHT}.get(
                         section.role, 1.0)
 
-    def coverage(self, query: str, passages: list[Passage], top: int = 3) -> float:
-        """The largest share of the question's term weight (IDF) one of the best sections holds.
+    def _lend_bottom_lines(self, fused: dict[str, float], chunks: dict[str, StoredChunk]) -> None:
+        """An `In short` chunk that matches vouches for its document: its score goes to the
+        document's best other candidate, which takes its place (the composer reads the
+        bottom lines itself; the passages should be the sections that explain them)."""
+        for cid in [c for c in fused if self._role_of(chunks[c]) == BOTTOM_LINE]:
+            doc = chunks[cid].metadata.get("doc_id")
+            others = [c for c in fused if c != cid and chunks[c].metadata.get("doc_id") == doc
+                      and self._role_of(chunks[c]) != BOTTOM_LINE]
+            if others:
+                best = max(others, key=lambda c: fused[c])
+                fused[best] += LENT_SHARE * fused.pop(cid)
 
-        A term the library lacks entirely weighs most, so "transfer pricing" is poorly covered
-        by a section on data transfers.
-        """
+    def _role_of(self, chunk: StoredChunk) -> str | None:
+        section = self._sections.of(chunk.metadata)
+        return section.role if section else None
+
+    @staticmethod
+    def _one_per_section(ranked: list[str], chunks: dict[str, StoredChunk]) -> list[str]:
+        """The best chunk of each section only: the composer reads the section whole, and a
+        section's other chunks would crowd other documents out of the list."""
+        seen, kept = set(), []
+        for cid in ranked:
+            key = section_key(chunks[cid].metadata)
+            if key[1] and key in seen:
+                continue
+            seen.add(key)
+            kept.append(cid)
+        return kept
+
+    def coverage(self, query: str, passages: list[Passage], top: int = 3) -> float:
+        """The largest share of the question's term weight (IDF) that one of the best
+        documents holds, its section questions included. A term the library lacks weighs most,
+        so "transfer pricing" is poorly covered by a document on data transfers."""
         terms = set(tokenize(query))
         if not terms:
             return 0.0
         weight = {t: self._index.idf_of(t) for t in terms}
         total = sum(weight.values())
-        best = 0.0
-        seen = set()
-        for p in passages:
-            key = section_key({"doc_id": p.doc_id, "heading_path": p.context,
-                               "section": p.section})
-            if key in seen:
-                continue
-            seen.add(key)
-            section = self._sections.sections.get(key)
-            words = section.words if section else frozenset(tokenize(p.text))
-            best = max(best, sum(w for t, w in weight.items() if t in words) / total)
-            if len(seen) >= top:
-                break
-        return best
+        docs = list(dict.fromkeys(p.doc_id for p in passages))[:top]
+        return max((sum(w for t, w in weight.items() if t in self._sections.doc_words.get(d, ()))
+                    / total for d in docs), default=0.0)
 
     # ----- the checklist that fits a question
     def checklist(self, found: Retrieval, filters: Filters = Filters()

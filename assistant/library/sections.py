@@ -75,6 +75,7 @@ class SectionMap:
             groups[section_key(ch.metadata)].append(i)
         self.sections: dict[tuple[str, str], Section] = {}
         self.by_doc: dict[str, list[Section]] = defaultdict(list)
+        self.doc_words: dict[str, frozenset[str]] = {}
         for (doc_id, heading), idx in groups.items():
             idx.sort(key=lambda i: (chunks[i].metadata.get("ordinal", 0)))
             words = frozenset(t for i in idx for t in tokenize(
@@ -83,6 +84,8 @@ class SectionMap:
             s = Section(doc_id, heading, role_of(heading), tuple(idx), words)
             self.sections[(doc_id, heading)] = s
             self.by_doc[doc_id].append(s)
+        for doc_id, secs in self.by_doc.items():
+            self.doc_words[doc_id] = frozenset().union(*(s.words for s in secs))
 
     def of(self, meta: dict) -> Section | None:
         return self.sections.get(section_key(meta))
