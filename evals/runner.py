@@ -242,8 +242,10 @@ def _finish(pipeline, records: list[dict], deals, extra, progress) -> dict:
     for other, items in extra:
         records += run_questions(other, items, progress)
     splits = {s: summarise([r for r in records if r.get("split") == s]) for s in SPLITS}
+    areas = {a: summarise([r for r in records if r.get("area") == a])
+             for a in sorted({r["area"] for r in records if r.get("area")})}
     return {"summary": summarise(records), "categories": by_category(records), "splits": splits,
-            "items": records}
+            "areas": areas, "items": records}
 
 
 def gate(summary: dict, thresholds: dict) -> list[str]:

@@ -89,14 +89,15 @@ def test_questions_the_library_covers_are_answered_with_citations(assistant, que
 
 @pytest.mark.parametrize("question", [
     "How do we reimburse hotel costs for staff visiting a client?",
-    "Should we report cobalt sourcing in our annual report?",
+    "How do we set transfer prices for intra-group software licences?",
+    "Do we need a cookie banner on our marketing website under GDPR?",
 ])
-def test_a_question_the_library_only_brushes_against_is_answered_with_a_warning(assistant,
-                                                                                question):
+def test_a_question_that_only_shares_words_with_the_library_is_declined(assistant, question):
+    """Near-domain questions: "transfer", "hotel", "GDPR" appear in the library, but nothing in
+    it addresses them, so the assistant says so rather than quoting passages beside the point."""
     answer = assistant.answer(question)
 
-    assert not answer.declined and answer.citations
-    assert answer.weak_match and answer.to_dict()["weak_match"] is True
+    assert answer.declined and answer.nearest and answer.citations == ()
 
 
 @pytest.mark.parametrize("question", IN_SCOPE)

@@ -50,7 +50,7 @@ KEY_FLOOR = 0.3  # section questions less similar than this are not candidates
 # The relevance score: dense similarity + these weights times the nearest section question's
 # similarity and the best documents' coverage of the question's terms. Fitted (logistic
 # regression) on the golden set's tune half, 2026-12-01; see evals/README.md.
-KEY_WEIGHT, COVERAGE_WEIGHT = 3.8, 4.4
+KEY_WEIGHT, COVERAGE_WEIGHT = 2.8, 2.4
 LENT_SHARE = 0.5  # of an In-short chunk's score, what its document's best other chunk gains
 
 
@@ -196,7 +196,7 @@ class HybridRetriever:
         best_dense = max(dense_of.values(), default=0.0)
         best_kw = max(kw_of.values(), default=0.0)
         best_key = max((s for _, s in key_hits), default=0.0)
-        coverage = self.coverage(query, passages)
+        coverage = self._sections.coverage(query, passages, self._index.idf_of)
         close = max(best_dense, best_key) >= self.s.min_dense or (
             best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.05)
         relevance = best_dense + KEY_WEIGHT * best_key + COVERAGE_WEIGHT * coverage
@@ -266,19 +266,6 @@ class HybridRetriever:
             seen.add(key)
             kept.append(cid)
         return kept
-
-    def coverage(self, query: str, passages: list[Passage], top: int = 3) -> float:
-        """The largest share of the question's term weight (IDF) that one of the best
-        documents holds, its section questions included. A term the library lacks weighs most,
-        so "transfer pricing" is poorly covered by a document on data transfers."""
-        terms = set(tokenize(query))
-        if not terms:
-            return 0.0
-        weight = {t: self._index.idf_of(t) for t in terms}
-        total = sum(weight.values())
-        docs = list(dict.fromkeys(p.doc_id for p in passages))[:top]
-        return max((sum(w for t, w in weight.items() if t in self._sections.doc_words.get(d, ()))
-                    / total for d in docs), default=0.0)
 
     # ----- the checklist that fits a question
     def checklist(self, found: Retrieval, filters: Filters = Filters()

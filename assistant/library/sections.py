@@ -90,6 +90,19 @@ class SectionMap:
     def of(self, meta: dict) -> Section | None:
         return self.sections.get(section_key(meta))
 
+    def coverage(self, query: str, passages: list[Passage], idf_of, top: int = 3) -> float:
+        """The largest share of the question's term weight (IDF) that one of the best
+        documents holds, its section questions included. A term the library lacks weighs most,
+        so "transfer pricing" is poorly covered by a document on data transfers."""
+        terms = set(tokenize(query))
+        if not terms:
+            return 0.0
+        weight = {t: idf_of(t) for t in terms}
+        total = sum(weight.values())
+        docs = list(dict.fromkeys(p.doc_id for p in passages))[:top]
+        return max((sum(w for t, w in weight.items() if t in self.doc_words.get(d, ()))
+                    / total for d in docs), default=0.0)
+
     def with_role(self, doc_id: str, role: str) -> list[Section]:
         return [s for s in self.by_doc.get(doc_id, ()) if s.role == role]
 
