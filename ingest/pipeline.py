@@ -7,6 +7,7 @@ a library built with another embedding model or chunking.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ from ingest.documents import (
 from ingest.lock import ingest_lock
 from ingest.pdf import read_pdf_pages
 
+log = logging.getLogger(__name__)
 SKIP_NAMES = {"readme.md", "license.md", "contributing.md"}
 
 # progress(stage, done, total, detail): stage is "parse" or "embed"
@@ -58,6 +60,12 @@ def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool
             if on_mismatch == "stop" or rebuild:
                 raise
             return ingestor.run(paths, prune=prune, rebuild=True, progress=progress)
+
+
+def unexpected(err: BaseException) -> str:
+    """An unexpected error in one line: its type and the start of its message."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
 
 
 @dataclass(frozen=True)
@@ -200,15 +208,18 @@ class Ingestor:
             pages = read_pdf_pages(f, limits) if f.suffix.lower() == ".pdf" else None
             doc = parse_file(f.resolve(), data, pages)
             report.seconds["parse"] += time.perf_counter() - t0
+            doc = self._claim_id(doc, source, taken)
+            t0 = time.perf_counter()
+            chunks = chunk_document(doc, self.settings.chunking, self.counter)
+            report.seconds["chunk"] += time.perf_counter() - t0
         except ParseError as err:
             return FileOutcome(str(f), "failed", reason=str(err))
         except OSError as err:
             return FileOutcome(str(f), "failed", reason=f"cannot read the file ({err.strerror})")
-        doc = self._claim_id(doc, source, taken)
+        except Exception as err:  # noqa: BLE001 - one file's surprise never stops the others
+            log.debug("ingest: %s failed", f, exc_info=True)  # the reason says what happened
+            return FileOutcome(str(f), "failed", reason=f"it could not be read ({unexpected(err)})")
         report.pages += len(doc.units) if doc.unit_name == "pages" else 0
-        t0 = time.perf_counter()
-        chunks = chunk_document(doc, self.settings.chunking, self.counter)
-        report.seconds["chunk"] += time.perf_counter() - t0
         outcome = FileOutcome(str(f), "updated" if previous else "added", doc.doc_id,
                               chunks=len(chunks))
         return _Parsed(doc, chunks, outcome)

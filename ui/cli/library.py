@@ -48,6 +48,9 @@ def ingest(
                       f"embed {secs['embed']:.1f}s, store {secs['store']:.1f}s)")
         if report.ignored:
             out.print(f"Ignored {len(report.ignored)} file(s) of other types in folders.")
+        for o in report.failed:  # one line each, never wrapped: the file and why
+            err.print(f"Not added: {o.path}: {o.reason}", soft_wrap=True, highlight=False,
+                      markup=False)
     raise typer.Exit(1 if report.failed else 0)
 
 
