@@ -153,10 +153,25 @@ class Ingestor:
 
     def run(self, paths: list[Path], prune: bool = False, rebuild: bool = False,
             progress: Progress | None = None) -> IngestReport:
-        """Ingest `paths`; the caller holds the ingest lock (see `ingest()`)."""
+        """Ingest `paths`; the caller holds the ingest lock (see `ingest()`).
+
+        A rebuild goes into a new generation beside the library, which keeps serving until the
+        new one is complete and adopted; one that fails or is killed leaves it as it was.
+        """
         report = IngestReport(recovered=self.store.recover())
-        if rebuild:
-            self.store.reset()
+        if not rebuild:
+            return self._run(paths, prune, progress, report)
+        live, self.store = self.store, self.store.staging()
+        try:
+            self._run(paths, prune, progress, report)
+            live.adopt(self.store)
+        finally:
+            live.discard(self.store)  # nothing once adopted
+            self.store = live
+        return report
+
+    def _run(self, paths: list[Path], prune: bool, progress: Progress | None,
+             report: IngestReport) -> IngestReport:
         chunking = self.settings.chunking
         self.store.check_compatible(self.embedder.model_id,
                                     (chunking.max_tokens, chunking.overlap_tokens))
