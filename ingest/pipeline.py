@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant.datadir import DiskFull, no_space
 from assistant.library.embedder import MiniLMEmbeddings, TokenCounter
 from assistant.library.store import ChunkBatch, DocumentRecord, LibraryMismatch, LibraryStore
 from assistant.settings import Settings
@@ -29,6 +30,7 @@ from ingest.documents import (
 )
 from ingest.lock import ingest_lock
 from ingest.pdf import read_pdf_pages
+from ingest.uploads import UPLOADS
 
 log = logging.getLogger(__name__)
 SKIP_NAMES = {"readme.md", "license.md", "contributing.md"}
@@ -47,25 +49,52 @@ def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool
     process is writing can hang, where the lock says plainly that an ingest is running
     (IngestBusy, or a wait with `wait=True`). A library built with another embedding model
     or chunking raises LibraryMismatch, or, with `on_mismatch="rebuild"` (a library that is
-    the caller's own, like an evaluation's), is emptied and built again.
+    the caller's own, like an evaluation's), is built again (beside it, see `Ingestor.run`).
+    A write that fails for want of space raises DiskFull ("no space left on <path>"); what was
+    half-written is rolled back by the next ingest, once there is room.
     """
     if on_mismatch not in ON_MISMATCH:
         raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, not {on_mismatch!r}")
     paths = [Path(p) for p in paths]
-    with ingest_lock(library.settings.data_dir, wait=wait):
-        ingestor = Ingestor(library.settings, library.store, library.embedder)
-        try:
-            return ingestor.run(paths, prune=prune, rebuild=rebuild, progress=progress)
-        except LibraryMismatch:
-            if on_mismatch == "stop" or rebuild:
-                raise
-            return ingestor.run(paths, prune=prune, rebuild=True, progress=progress)
+    try:
+        with ingest_lock(library.settings.data_dir, wait=wait):
+            ingestor = Ingestor(library.settings, library.store, library.embedder)
+            try:
+                return ingestor.run(paths, prune=prune, rebuild=rebuild, progress=progress)
+            except LibraryMismatch:
+                if on_mismatch == "stop" or rebuild:
+                    raise
+                return ingestor.run(paths, prune=prune, rebuild=True, progress=progress)
+    except Exception as exc:
+        s = library.settings.store  # a full disk, said in one line (Chroma only says it failed)
+        if message := no_space(exc, s.chroma_url or s.data_dir.resolve(), local=not s.chroma_url):
+            raise DiskFull(message) from exc
+        raise
 
 
 def unexpected(err: BaseException) -> str:
     """An unexpected error in one line: its type and the start of its message."""
     text = " ".join(str(err).split())
     return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
+
+
+def remove(library, doc_id: str, *, wait: bool = False) -> DocumentRecord | None:
+    """Take a document out of `library`, under the ingest lock: never while an ingest writes
+    it (a removal between an update's chunks and its commit left a record with no chunks).
+
+    An uploaded file (under `<data_dir>/uploads`) is deleted too, or the next rebuild, which
+    reads the uploads folder, would bring the document back. Returns the record removed, or
+    None if the library does not hold `doc_id`; IngestBusy while another ingest runs.
+    """
+    with ingest_lock(library.settings.data_dir, wait=wait):
+        record = library.store.document(doc_id)
+        if record is None:
+            return None
+        library.store.remove(doc_id)
+        uploads = (library.settings.data_dir / UPLOADS).resolve()
+        if Path(record.source).resolve().parent == uploads:
+            Path(record.source).unlink(missing_ok=True)
+        return record
 
 
 @dataclass(frozen=True)
