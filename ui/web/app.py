@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from assistant import datadir
 from assistant.offline import prepare_process
 from ui.web import components, resources
 
@@ -55,3 +56,5 @@ with status:  # filled after the page ran, so an ingest or removal shows at once
     except Exception as exc:  # noqa: BLE001 - the pages say what is wrong; keep the sidebar up
         st.caption(f"Library unavailable: {components.inline(exc)}")
     st.caption(f"Data folder: {components.inline(resources.data_dir())}")
+    for warning in datadir.warnings(resources.data_dir()):  # a data folder others can read
+        st.warning(components.inline(warning), icon=":material/lock_open:")
