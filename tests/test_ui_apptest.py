@@ -154,8 +154,7 @@ def test_feedback_is_stored_with_the_question_answer_and_settings(corpus_app, co
     assert record["comment"] == "Misses the reseller angle." and record["question"] == ON_TOPIC
     assert record["citations"] and record["settings"]["retrieval_k"] > 0
     assert "llm_api_key" not in json.dumps(record)
-    if not before:  # the app made the file: it is its owner's only
-        assert stat.filemode(log.stat().st_mode) == "-rw-------"
+    assert stat.filemode(log.stat().st_mode) == "-rw-------", "feedback is its owner's only"
 
 
 def fill_step(at: AppTest, answers: dict) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import urlparse
 
+from assistant.datadir import owner_only_dir
 from assistant.library import generations
 from assistant.settings import StoreSettings
 
@@ -97,7 +98,7 @@ def open_client(s: StoreSettings):
             ssl=url.scheme == "https",
             settings=chroma_settings,
         )
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    owner_only_dir(s.data_dir)
     return chromadb.PersistentClient(path=str(s.data_dir / "chroma"), settings=chroma_settings)
 
 
