@@ -58,22 +58,28 @@ def main() -> None:
                 "or run `hrdd ingest corpus/`.", icon=":material/info:")
         return
     filters = _filters(docs)
+    limit = resources.settings().max_question_chars
     for turn in turns:
         with st.chat_message("user"):
-            st.markdown(ui.md_escape(turn.answer.question))
+            st.markdown(ui.md_escape(_shown(turn.answer.question, limit)))
         with st.chat_message("assistant"):
             if not turn.answer.declined:
                 st.markdown(ui.answer_markdown(turn.answer.text))
             _details(turn)
     suggestions = st.empty()
     example = _examples(suggestions) if not turns else None
+    # No max_chars: the browser would drop a longer paste without a word. The assistant uses
+    # the first `limit` characters and says so (a warning under the answer).
     question = st.chat_input("Ask about a human-rights dilemma, e.g. a sale to a state-owned "
-                             "operator", max_chars=resources.settings().max_question_chars)
+                             "operator")
     question = question or example
     if question:
         suggestions.empty()
         with st.chat_message("user"):
-            st.markdown(ui.md_escape(question))
+            st.markdown(ui.md_escape(_shown(question, limit)))
+            if len(question) > limit:
+                st.caption(f"Your question is {len(question):,} characters long; the first "
+                           f"{limit:,} are used.")
         with st.chat_message("assistant"):
             answer = _answer(assistant, question, [t.answer for t in turns], filters)
             if answer is not None:
@@ -82,6 +88,11 @@ def main() -> None:
                 _details(turn)
     if turns:
         _conversation_actions(turns)
+
+
+def _shown(question: str, limit: int) -> str:
+    """The question as its bubble shows it: no more than the assistant reads."""
+    return question if len(question) <= limit else question[:limit].rstrip() + " …"
 
 
 def _examples(slot) -> str | None:
@@ -142,6 +153,7 @@ def _answer(assistant, question: str, history: list[Answer], filters: Filters) -
         st.warning(ui.inline(error))
         return None
     if error is not None:
+        log.error("the assistant could not answer", exc_info=error)  # the traceback: server log
         st.error(f"The assistant could not answer: {ui.inline(error)}")
         return None
     return result["answer"]

@@ -125,7 +125,7 @@ def _outcomes(rows: list[dict]) -> None:
     for r in failed:
         st.error(f"{ui.inline(r['File'])} was not added: {ui.inline(r['Reason'])}",
                  icon=":material/error:")
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(ui.cells(rows), hide_index=True, width="stretch")
 
 
 def _documents(docs) -> None:
@@ -138,10 +138,10 @@ def _documents(docs) -> None:
                + ", ".join(f"{sum(d.kind == k for d in docs)} {k}"
                            for k in sorted({d.kind for d in docs})))
     st.dataframe(
-        [{"Title": d.title, "Kind": d.kind, "Topics": ", ".join(d.topics),
+        ui.cells([{"Title": d.title, "Kind": d.kind, "Topics": ", ".join(d.topics),
           "Publisher": d.publisher, "Year": d.year, "Size": f"{d.units} {d.unit_name}",
           "Chunks": d.chunks, "Ingested (UTC)": d.ingested_at[:16].replace("T", " "),
-          "File": Path(d.source).name, "ID": d.doc_id} for d in docs],
+          "File": Path(d.source).name, "ID": d.doc_id} for d in docs]),
         hide_index=True, width="stretch",
         column_config={"Year": st.column_config.NumberColumn(format="%d"),
                        "Title": st.column_config.TextColumn(width="large")})
