@@ -295,7 +295,9 @@ def _load(records: SessionRecords, session_id: str) -> Assessment:
 
 def _records(settings: Settings, library_version: str) -> SessionRecords:
     from assistant.assessments.sessions import open_records
+    from assistant.datadir import private_sessions_file
 
+    private_sessions_file(settings)
     return open_records(settings, library_version)
 
 
