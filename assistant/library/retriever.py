@@ -47,7 +47,8 @@ WORD_CACHE = 50_000  # chunks whose word sets are kept between queries (a few te
 ACTION_WEIGHT, NARRATIVE_WEIGHT = 1.25, 0.7  # case-study sections, for dilemmas and how-tos
 KEY_FLOOR = 0.3  # section questions less similar than this are not candidates
 # The relevance score: dense similarity + these weights times the nearest section question's
-# similarity and the best documents' coverage of the question's terms. Fitted (logistic
+# similarity (or the passage's, if higher) and the best documents' coverage of the question's
+# terms. Fitted (logistic
 # regression) on the golden set's tune half, 2026-12-01; see evals/README.md.
 KEY_WEIGHT, COVERAGE_WEIGHT = 2.8, 2.4
 
@@ -196,9 +197,11 @@ class HybridRetriever:
         coverage = self._sections.coverage(query, passages, self._index.idf_of)
         close = max(best_dense, best_key) >= self.s.min_dense or (
             best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.05)
-        relevance = best_dense + KEY_WEIGHT * best_key + COVERAGE_WEIGHT * coverage
+        # A document without section questions (a company's own PDF) is judged on its passage.
+        nearest = max(best_key, best_dense)
+        relevance = best_dense + KEY_WEIGHT * nearest + COVERAGE_WEIGHT * coverage
         relevant = close and relevance >= self.s.min_relevance
-        weak = relevant and max(best_dense, best_key) < self.s.weak_match
+        weak = relevant and best_dense < self.s.weak_match
         return Retrieval(passages, relevant, best_dense, best_kw, t, vector, weak,
                          best_key=best_key, coverage=coverage, kind=kind)
 
