@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from assistant.assessments.decision import Outcome
 from assistant.settings import PROJECT_ROOT
 from evals.metrics import Label
 
@@ -21,7 +22,7 @@ GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 ANSWERABLE = ("factual", "dilemma")  # answered from the starter library
 DECLINE = ("out_of_scope",)  # must be declined
 CATEGORIES = ANSWERABLE + DECLINE + ("deal", "pdf")
-DECISIONS = ("proceed", "proceed-with-conditions", "escalate", "no-go", "incomplete")
+DECISIONS = (*(o.value for o in Outcome), "incomplete")
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 ITEM_KEYS = {
     "factual": {"id", "question", "relevant", "key_points", "note"},

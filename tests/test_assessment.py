@@ -115,7 +115,7 @@ def test_a_chosen_mitigation_makes_its_dimensions_mitigable_unless_set_otherwise
     assert not with_clause.is_mitigable("product")
     refused = with_clause.set_mitigable("purchaser", False, "The operator refuses the clause.")
     assert not refused.is_mitigable("purchaser")
-    with pytest.raises(ValueError, match="unknown mitigation 'magic'"):
+    with pytest.raises(ValueError, match="mitigations: unknown mitigation id 'magic'"):
         deal.choose_mitigations(["magic"])
 
 
@@ -256,7 +256,10 @@ def test_the_same_engine_runs_the_venue_and_posting_playbooks():
     for dim in venue.playbook.dimensions:
         venue = venue.override(dim.id, "high", "Every consideration is problematic.")
     assert venue.decision().outcome is Outcome.NO_GO
-    assert venue.choose_mitigations(["venue-clause"]).decision().outcome is Outcome.ESCALATE
+    ticked = venue.choose_mitigations(["venue-clause"])
+    assert ticked.decision().outcome is Outcome.NO_GO, "every one high: a tick is not enough"
+    claimed = ticked.set_mitigable("safety", True, "The venue clause guarantees access.")
+    assert claimed.decision().outcome is Outcome.ESCALATE
     posting = start_assessment(find_playbook("staff-posting"), "Posting to Freedonia", "Robin")
     posting = posting.answer("posting_country", "XF", load_country_indicators(EXAMPLE_CSV))
     assert posting.rating("law").computed is Risk.HIGH  # "Criminalised" in the fictional file

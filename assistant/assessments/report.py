@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from assistant.answer import Citation
 from assistant.assessments.assessment import Assessment
 from assistant.assessments.decision import Outcome
-from assistant.assessments.playbook import Step
+from assistant.assessments.playbook_records import Step
 from assistant.markdown import citation_line
 from assistant.markdown import escape as _md
 
