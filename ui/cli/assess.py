@@ -19,7 +19,7 @@ from ui.cli.common import out as console
 if TYPE_CHECKING:  # the assessment modules load SQLAlchemy and YAML: imported in the commands
     from assistant.assessments.assessment import Assessment
     from assistant.assessments.country_indicators import CountryIndicators
-    from assistant.assessments.playbook import Question, Step
+    from assistant.assessments.playbook_records import Question, Step
     from assistant.assessments.sessions import SessionRecords
     from assistant.assessments.start import GuidanceSource
 

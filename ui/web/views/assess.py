@@ -11,7 +11,8 @@ import streamlit as st
 
 from assistant.assessments.assessment import Assessment, start_assessment
 from assistant.assessments.country_indicators import IndicatorError, parse_country_indicators
-from assistant.assessments.playbook import PlaybookError, Question, Step, list_playbooks
+from assistant.assessments.playbook import PlaybookError, list_playbooks
+from assistant.assessments.playbook_records import Question, Step
 from assistant.assessments.start import library_guidance, start_session
 from ui.web import assessment_screens as screens
 from ui.web import components as ui
