@@ -202,7 +202,8 @@ def test_the_example_deals_reach_their_decision_and_report_their_guidance(name, 
     assert '**Export controls and cyber-surveillance** (section Catch-all): ' \
            '"What the library says about export licences."' in report
     assert "**GNI Principles** (section Government demands)" in report
-    assert NOT_LEGAL_ADVICE in report and "Approved by" in report
+    assert NOT_LEGAL_ADVICE in report
+    assert f"| Prepared by | {assessment.assessor} | {assessment.created:%Y-%m-%d} |" in report
 
 
 def test_the_escalation_report_carries_the_override_reason_and_proposed_conditions():

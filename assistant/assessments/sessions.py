@@ -25,7 +25,7 @@ from assistant.assessments.assessment import Assessment
 from assistant.assessments.changes import Change, diff_assessments
 from assistant.assessments.persisted import exported, restore_assessment
 from assistant.assessments.playbook import parse_playbook
-from assistant.assessments.signoff import SignOff, Verdict, signoff_status
+from assistant.assessments.signoff import SignOff, Verdict, sign_off, signoff_status
 from assistant.settings import Settings, app_version
 
 
@@ -141,6 +141,14 @@ class SessionRecords:
             row.outcome, row.updated_at = _outcome(assessment), now
             self._audit(db, assessment.id, who, now, changes)
             return changes
+
+    def sign_off(self, session_id: str, verdict: Verdict | str, approver: str, rationale: str,
+                 **details) -> Assessment:
+        """Record senior management's decision on an escalated session, under the approver's
+        name (see `assistant.assessments.signoff.sign_off` for `details` and the checks)."""
+        signed = sign_off(self.load(session_id), verdict, approver, rationale, **details)
+        self.save(signed, approver)
+        return signed
 
     def load(self, session_id: str) -> Assessment:
         """Resume a session as it was last saved, with the playbook it started with."""
