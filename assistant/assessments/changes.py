@@ -55,11 +55,17 @@ def diff_assessments(old: Assessment | None, new: Assessment) -> tuple[Change, .
         before, after = old.guidance.get(step), new.guidance.get(step)
         if _cited(before) != _cited(after):
             changes.append(Change(f"guidance.{step}", _sources(before), _sources(after)))
-    for n, signoff in enumerate(new.signoffs, start=1):
-        if n > len(old.signoffs):
-            record = {k: v for k, v in signoff.to_dict().items() if k != "rationale"}
-            changes.append(Change(f"signoff.{n}", None, record, signoff.rationale))
+    for n in range(1, max(len(old.signoffs), len(new.signoffs)) + 1):
+        before = old.signoffs[n - 1] if n <= len(old.signoffs) else None
+        after = new.signoffs[n - 1] if n <= len(new.signoffs) else None
+        if before != after:  # only additions are saved; the records refuse the rest
+            changes.append(Change(f"signoff.{n}", before and _signed(before),
+                                  after and _signed(after), after.rationale if after else ""))
     return tuple(changes)
+
+
+def _signed(signoff) -> dict:
+    return {k: v for k, v in signoff.to_dict().items() if k != "rationale"}
 
 
 def _cited(citations: tuple[Citation, ...] | None) -> list[dict] | None:

@@ -121,7 +121,7 @@ def decide(findings: Mapping[str, Finding], required: Sequence[str] = (),
         f"A legal bar: {' '.join(_sentence(b) for b in bars)} Shipping is not lawful, "
         "whatever the human-rights assessment says.",
         "Do not ship. Settle the export-control position first (this is not legal advice); "
-        f"the human-rights rule alone would give '{decision.outcome}'.",
+        f"without the legal bar, the 4 Ps rule gives '{decision.outcome}'.",
         high=decision.high, medium=decision.medium, unserved=decision.unserved,
         unmitigable=decision.unmitigable, legal_bars=bars, human_rights=decision.outcome)
 

@@ -153,8 +153,8 @@ def _decision_blocks(a: Assessment) -> list[Block]:
                               f"{last.approver} on {last.at:%Y-%m-%d} (see Sign-off)."))
     if decision.outcome is Outcome.BLOCKED:
         blocks += [("h3", "Legal bar"), ("ul", list(decision.legal_bars)),
-                   ("p", "A legal bar is not a human-rights finding: the human-rights rule "
-                         f"alone gives '{decision.human_rights}'.")]
+                   ("p", "A legal bar is not a human-rights finding: without it, the 4 Ps "
+                         f"rule gives '{decision.human_rights}'.")]
     if a.open_questions():
         blocks.append(("note", f"Provisional: {len(a.open_questions())} question(s) are "
                                "still open; the decision may change when they are answered."))

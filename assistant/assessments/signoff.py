@@ -104,8 +104,8 @@ def sign_off(assessment: Assessment, verdict: Verdict | str, approver: str, rati
                          "escalated assessment waits for senior management's decision")
     if assessment.closed_by is not None:
         raise ValueError(f"session: {assessment.id} was already "
-                         f"{assessment.closed_by.verdict.value}d; a closed session takes no "
-                         "further decision")
+                         f"{VERDICT_TITLES[assessment.closed_by.verdict].lower()}; a closed "
+                         "session takes no further decision")
     rationale = checked_reason(rationale, "the decision (rationale)")
     record = {"verdict": verdict, "approver": approver, "at": now, "rationale": rationale,
               "fingerprint": assessment.fingerprint()}

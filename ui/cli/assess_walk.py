@@ -34,9 +34,12 @@ def walk(assessment: Assessment, records: SessionRecords, who: str, guidance: Gu
         for question in assessment.signoffs[-1].questions:
             console.print(f"  - {question}", markup=False)
     for step in assessment.playbook.steps:
-        unanswered = any(q.id not in assessment.answers for q in step.questions)
-        if not unanswered and not (review and Confirm.ask(
-                f"Has anything changed in {step.title}?", default=False, console=console)):
+        unanswered = [q for q in step.questions if q.id not in assessment.answers]
+        if review and not any(not q.optional for q in unanswered):
+            if not Confirm.ask(f"Has anything changed in {step.title}?", default=False,
+                               console=console):
+                continue
+        elif not unanswered:
             continue
         show_step(assessment, step)
         for question in step.questions:
