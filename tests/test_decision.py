@@ -154,7 +154,7 @@ def test_a_pending_licence_turns_proceed_into_proceed_with_that_condition():
 def test_a_legal_bar_is_blocked_and_says_what_the_human_rights_rule_gives():
     decision = decide(dict.fromkeys(FOUR_PS, Finding(Risk.LOW)), legal_bars=[REFUSED])
     assert decision.outcome is Outcome.BLOCKED and decision.human_rights is Outcome.PROCEED
-    assert REFUSED in decision.reason and "'proceed'" in decision.recommendation
+    assert REFUSED in decision.reason and "the 4 Ps rule gives 'proceed'" in decision.recommendation
 
 
 @pytest.mark.parametrize("dimensions", [("Only",), ("Law", "Safety"),
