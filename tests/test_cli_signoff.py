@@ -1,5 +1,6 @@
 """`hrdd assess decide`, `reassess`, `list` and the interactive "can be mitigated" flags, as an
-assessor and an approver use them from the terminal."""
+assessor and an approver use them from the terminal, with the sessions in SQLite and in a
+real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from assistant.assessments.sessions import SessionRecords
 from assistant.assessments.signoff import sign_off
 from tests.cli import hrdd, succeeded
+from tests.postgres_server import create_database, postgres_url  # noqa: F401
 
 DEALS = Path(__file__).resolve().parents[1] / "examples" / "deals"
 NEXT_YEAR = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
@@ -22,10 +24,17 @@ def flat(output: str) -> str:
     return " ".join(output.replace("│", " ").split())
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)])
+def database(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'sessions.sqlite'}"
+    return create_database(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def cli(tmp_path):
-    data_dir = tmp_path / "data"
-    return lambda args, stdin=None: hrdd(args, data_dir, tmp_path, stdin)
+def cli(tmp_path, database):
+    data_dir, env = tmp_path / "data", {"HRDD_DATABASE_URL": database}
+    return lambda args, stdin=None: hrdd(args, data_dir, tmp_path, stdin, env)
 
 
 def run_deal(cli, name: str) -> str:
@@ -77,10 +86,9 @@ def test_a_decision_on_a_deal_that_needs_none_is_refused_naming_the_field(cli):
     assert bad_date.exit_code == 2 and "review_by: 'soon' is not a date" in flat(bad_date.output)
 
 
-def test_list_shows_a_review_that_is_due(cli, tmp_path):
+def test_list_shows_a_review_that_is_due(cli, database):
     session_id = run_deal(cli, "escalation")
-    records = SessionRecords(f"sqlite:///{tmp_path / 'data' / 'sessions.sqlite'}",
-                             app_version="test", library_version="test")
+    records = SessionRecords(database, app_version="test", library_version="test")
     try:  # approved last year, with a review date that has now passed
         long_ago = datetime.now(UTC) - timedelta(days=400)
         records.save(sign_off(records.load(session_id), "approve", "Dana Director", "Fine.",
@@ -126,3 +134,15 @@ def test_a_reassessment_reviews_the_earlier_answers_and_reports_the_changes(cli,
     assert "Rating of Place: high then, medium now" in section
     listed = flat(succeeded(cli(["assess", "list"])).output)
     assert f"{new_id} (re-assesses {session_id})" in listed
+
+
+def test_an_answers_file_with_an_unknown_mitigation_id_is_refused_and_nothing_saved(cli,
+                                                                                  tmp_path):
+    bad = tmp_path / "deal.yaml"
+    bad.write_text((DEALS / "escalation.yaml").read_text().replace(
+        "../country-indicators.example.csv", str(DEALS.parent / "country-indicators.example.csv"))
+        .replace("  - audit-rights\n", "  - audit-rights\n  - golden-handshake\n"))
+    result = cli(["assess", "run", bad])
+    assert result.exit_code == 2
+    assert "mitigations: unknown mitigation id 'golden-handshake'" in flat(result.output)
+    assert "Core network upgrade" not in succeeded(cli(["assess", "list"])).output

@@ -1,11 +1,14 @@
 """The decision rule, checked over every combination of ratings, "can be mitigated" claims,
 chosen mitigations, required conditions and legal bars for the 4 Ps."""
 
+import re
 from functools import cache
 from itertools import product
+from pathlib import Path
 
 import pytest
 
+from assistant.assessments import decision as rule
 from assistant.assessments.decision import Finding, Outcome, Risk, decide
 
 FOUR_PS = ("Purpose", "Place", "Product", "Purchaser")
@@ -173,3 +176,12 @@ def test_outcomes_have_the_documented_values():
 def test_a_decision_needs_a_rated_dimension():
     with pytest.raises(ValueError, match="at least one"):
         decide({})
+
+
+def test_the_readme_and_the_module_state_the_rule_in_the_order_it_applies():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The decision rule")[1].split("\n### ")[0]
+    in_order = ["blocked", "no-go", "escalate", "proceed-with-conditions", "proceed"]
+    assert re.findall(r"^\|[^|\n]+\| `([a-z-]+)`", section, re.M) == in_order
+    assert re.findall(r"^\|[^|\n]+\| `([a-z-]+)`", rule.__doc__, re.M) == in_order
+    assert "(3 x 3 x 2)^4 = 104,976 cases" in section  # what the first test above counts

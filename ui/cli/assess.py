@@ -9,6 +9,7 @@ from its earlier session (`hrdd assess reassess ID`). The prompts are in `ui.cli
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -62,11 +63,11 @@ def new(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     guidance = _guidance_source(settings)
-    records = _records(settings, guidance.library_version)
-    assessment = start_session(records, assessment, assessor, guidance)
-    console.print(f"Session [bold]{assessment.id}[/bold] created; resume it with "
-                  f"`hrdd assess resume {assessment.id}`.")
-    walk(assessment, records, assessor, guidance, _indicators(indicators))
+    with closing(_records(settings, guidance.library_version)) as records:
+        assessment = start_session(records, assessment, assessor, guidance)
+        console.print(f"Session [bold]{assessment.id}[/bold] created; resume it with "
+                      f"`hrdd assess resume {assessment.id}`.")
+        walk(assessment, records, assessor, guidance, _indicators(indicators))
 
 
 @app.command()
@@ -78,15 +79,15 @@ def resume(
     """Continue a saved session where it stopped."""
     settings = Settings()
     guidance = _guidance_source(settings)
-    records = _records(settings, guidance.library_version)
-    assessment = _load(records, session_id)
-    if assessment.closed_by is not None:
-        closed = assessment.closed_by
-        console.print(f"[red]Session {session_id} was closed when {closed.approver} decided "
-                      f"'{closed.verdict}'; start a re-assessment from it: "
-                      f"`hrdd assess reassess {session_id}`.[/red]", highlight=False)
-        raise typer.Exit(1)
-    walk(assessment, records, who or assessment.assessor, guidance, _indicators(indicators))
+    with closing(_records(settings, guidance.library_version)) as records:
+        assessment = _load(records, session_id)
+        if assessment.closed_by is not None:
+            closed = assessment.closed_by
+            console.print(f"[red]Session {session_id} was closed when {closed.approver} decided "
+                          f"'{closed.verdict}'; start a re-assessment from it: "
+                          f"`hrdd assess reassess {session_id}`.[/red]", highlight=False)
+            raise typer.Exit(1)
+        walk(assessment, records, who or assessment.assessor, guidance, _indicators(indicators))
 
 
 @app.command()
@@ -100,17 +101,17 @@ def reassess(
 
     settings = Settings()
     guidance = _guidance_source(settings)
-    records = _records(settings, guidance.library_version)
-    _load(records, session_id)
-    assessor = assessor or Prompt.ask("Your name (recorded in the audit trail)",
-                                      console=console)
-    try:
-        assessment = start_reassessment(records, session_id, assessor, guidance)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    console.print(f"Session [bold]{assessment.id}[/bold] re-assesses {session_id}; resume it "
-                  f"with `hrdd assess resume {assessment.id}`.")
-    walk(assessment, records, assessor, guidance, _indicators(indicators), review=True)
+    with closing(_records(settings, guidance.library_version)) as records:
+        _load(records, session_id)
+        assessor = assessor or Prompt.ask("Your name (recorded in the audit trail)",
+                                          console=console)
+        try:
+            assessment = start_reassessment(records, session_id, assessor, guidance)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        console.print(f"Session [bold]{assessment.id}[/bold] re-assesses {session_id}; resume it "
+                      f"with `hrdd assess resume {assessment.id}`.")
+        walk(assessment, records, assessor, guidance, _indicators(indicators), review=True)
 
 
 @app.command()
@@ -134,47 +135,47 @@ def decide(
     """Record senior management's decision on an escalated assessment."""
     from assistant.assessments.signoff import VERDICT_TITLES, Verdict
 
-    records = _records(Settings(), "unknown")
-    a = _load(records, session_id)
-    show_decision(a)
-    decision = a.decision()
-    proposed = decision.conditions if decision else ()
-    for n, condition in enumerate(proposed, start=1):
-        console.print(f"  {n}. {condition}", markup=False)
-    interactive = verdict is None
-    approver = approver or Prompt.ask("Your name (senior management)", console=console)
-    verdict = verdict or Prompt.ask("Decision", choices=[v.value for v in Verdict],
-                                    console=console)
-    rationale = rationale or Prompt.ask("Rationale (recorded in the audit trail and report)",
+    with closing(_records(Settings(), "unknown")) as records:
+        a = _load(records, session_id)
+        show_decision(a)
+        decision = a.decision()
+        proposed = decision.conditions if decision else ()
+        for n, condition in enumerate(proposed, start=1):
+            console.print(f"  {n}. {condition}", markup=False)
+        interactive = verdict is None
+        approver = approver or Prompt.ask("Your name (senior management)", console=console)
+        verdict = verdict or Prompt.ask("Decision", choices=[v.value for v in Verdict],
                                         console=console)
-    if interactive and verdict == Verdict.APPROVE and proposed:
-        drop = [int(n) for n in Prompt.ask(
-            "Numbers of proposed conditions to drop, comma-separated (Enter: none)",
-            default="", show_default=False, console=console).replace(" ", "").split(",")
-            if n.isdigit()]
-        add = []
-        while extra := Prompt.ask("A condition to add (Enter: done)", default="",
-                                  show_default=False, console=console).strip():
-            add.append(extra)
-    if verdict == Verdict.APPROVE and review_by is None:
-        review_by = Prompt.ask("Review by (YYYY-MM-DD, before renewal, upgrade or expansion)",
-                               console=console)
-    if verdict == Verdict.MORE_INFORMATION and not question:
-        question = [Prompt.ask("What must the assessor find out?", console=console)]
-    try:
-        signed = records.sign_off(
-            session_id, verdict, approver, rationale, questions=question or (),
-            drop=[_numbered(proposed, n) for n in drop or ()], add=add or (),
-            review_by=_date(review_by))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    last = signed.signoffs[-1]
-    console.print(f"[bold]{VERDICT_TITLES[last.verdict]}[/bold] by {last.approver}; "
-                  "recorded in the audit trail.", highlight=False)
-    for condition in last.conditions:
-        console.print(f"  - {condition}", markup=False)
-    if last.review_by:
-        console.print(f"Review by {last.review_by.isoformat()}.")
+        rationale = rationale or Prompt.ask("Rationale (recorded in the audit trail and report)",
+                                            console=console)
+        if interactive and verdict == Verdict.APPROVE and proposed:
+            drop = [int(n) for n in Prompt.ask(
+                "Numbers of proposed conditions to drop, comma-separated (Enter: none)",
+                default="", show_default=False, console=console).replace(" ", "").split(",")
+                if n.isdigit()]
+            add = []
+            while extra := Prompt.ask("A condition to add (Enter: done)", default="",
+                                      show_default=False, console=console).strip():
+                add.append(extra)
+        if verdict == Verdict.APPROVE and review_by is None:
+            review_by = Prompt.ask("Review by (YYYY-MM-DD, before renewal, upgrade or expansion)",
+                                   console=console)
+        if verdict == Verdict.MORE_INFORMATION and not question:
+            question = [Prompt.ask("What must the assessor find out?", console=console)]
+        try:
+            signed = records.sign_off(
+                session_id, verdict, approver, rationale, questions=question or (),
+                drop=[_numbered(proposed, n) for n in drop or ()], add=add or (),
+                review_by=_date(review_by))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        last = signed.signoffs[-1]
+        console.print(f"[bold]{VERDICT_TITLES[last.verdict]}[/bold] by {last.approver}; "
+                      "recorded in the audit trail.", highlight=False)
+        for condition in last.conditions:
+            console.print(f"  - {condition}", markup=False)
+        if last.review_by:
+            console.print(f"Review by {last.review_by.isoformat()}.")
 
 
 @app.command("list")
@@ -184,7 +185,9 @@ def list_sessions() -> None:
                   "review by")
     table.add_column("id", no_wrap=True)
     today = datetime.now(UTC).date()
-    for s in _records(Settings(), "unknown").list():
+    with closing(_records(Settings(), "unknown")) as records:
+        sessions = records.list()
+    for s in sessions:
         review = ""
         if s.review_by:
             review = s.review_by.isoformat() + (" [bold red]DUE[/]" if s.review_by <= today
@@ -202,7 +205,8 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Write a session's report in Markdown or HTML."""
-    write_report(_load(_records(Settings(), "unknown"), session_id), fmt, out)
+    with closing(_records(Settings(), "unknown")) as records:
+        write_report(_load(records, session_id), fmt, out)
 
 
 @app.command()
@@ -211,14 +215,14 @@ def export(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Export a session with its decision and audit trail as JSON."""
-    records = _records(Settings(), "unknown")
-    _load(records, session_id)
-    text = records.export_json(session_id)
-    if out:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"Exported to {out}")
-    else:
-        typer.echo(text)
+    with closing(_records(Settings(), "unknown")) as records:
+        _load(records, session_id)
+        text = records.export_json(session_id)
+        if out:
+            out.write_text(text, encoding="utf-8")
+            console.print(f"Exported to {out}")
+        else:
+            typer.echo(text)
 
 
 @app.command()
@@ -241,16 +245,16 @@ def run(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     guidance = _guidance_source(settings)
-    records = _records(settings, guidance.library_version)
-    try:
-        filled = apply_script(script, assessment, guidance.find, _indicators(indicators))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    done = start_session(records, assessment, script.assessor, guidance, filled)
-    console.print(f"Session [bold]{done.id}[/bold] saved.")
-    show_decision(done)
-    if report_path:
-        write_report(done, fmt, report_path)
+    with closing(_records(settings, guidance.library_version)) as records:
+        try:
+            filled = apply_script(script, assessment, guidance.find, _indicators(indicators))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        done = start_session(records, assessment, script.assessor, guidance, filled)
+        console.print(f"Session [bold]{done.id}[/bold] saved.")
+        show_decision(done)
+        if report_path:
+            write_report(done, fmt, report_path)
 
 
 def _load(records: SessionRecords, session_id: str) -> Assessment:
@@ -277,6 +281,7 @@ def _date(text: str | None) -> date | None:
 
 
 def _records(settings: Settings, library_version: str) -> SessionRecords:
+    """The session records; close them (`contextlib.closing`) to release the connections."""
     from assistant.assessments.sessions import open_records
 
     return open_records(settings, library_version)
