@@ -61,6 +61,7 @@ def test_an_approver_signs_off_an_escalated_deal_interactively(cli):
     assert "Approved by Dana Director; recorded in the audit trail." in done.output
     assert f"Review by {NEXT_YEAR}." in done.output
     signed = exported(cli, session_id)
+    assert signed["session"]["signoff_status"] == "approve"
     last = signed["session"]["signoffs"][-1]
     assert last["conditions"][-1] == "Quarterly report to the human-rights committee."
     assert not any(c.startswith("Ship without") for c in last["conditions"]), "dropped no. 6"

@@ -11,8 +11,8 @@ from assistant.assessments.assessment import Assessment, MitigableFlag, Override
 from assistant.assessments.country_indicators import IndicatorValue
 from assistant.assessments.decision import Risk
 from assistant.assessments.playbook_records import Playbook
-from assistant.assessments.reassessment import Previous
-from assistant.assessments.signoff import SignOff
+from assistant.assessments.reassessment import Previous, changes_since
+from assistant.assessments.signoff import SignOff, signoff_status
 
 
 def restore_assessment(playbook: Playbook, state: dict) -> Assessment:
@@ -52,4 +52,6 @@ def exported(a: Assessment) -> dict:
             "recommendation": decision.recommendation,
             "conditions": list(decision.conditions),
             "legal_bars": list(decision.legal_bars)},
+        "signoff_status": signoff_status(decision and str(decision.outcome), a.signoffs),
+        "changes_since_last_decision": changes_since(a),
     }
