@@ -82,6 +82,8 @@ def test_a_decision_on_a_deal_that_needs_none_is_refused_naming_the_field(cli):
     assert result.exit_code == 2
     assert f"decision: session {session_id} is 'proceed'" in flat(result.output)
     assert exported(cli, session_id)["session"]["signoffs"] == []
+    asked = cli(["assess", "decide", session_id])  # refused before any question is asked
+    assert asked.exit_code == 2 and "Your name (senior management)" not in asked.output
     bad_date = cli(["assess", "decide", run_deal(cli, "escalation"), "--approver", "Dana",
                     "--verdict", "approve", "--rationale", "Fine.", "--review-by", "soon"])
     assert bad_date.exit_code == 2 and "review_by: 'soon' is not a date" in flat(bad_date.output)

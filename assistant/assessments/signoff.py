@@ -97,15 +97,7 @@ def sign_off(assessment: Assessment, verdict: Verdict | str, approver: str, rati
     if " ".join(approver.lower().split()) == " ".join(assessment.assessor.lower().split()):
         raise ValueError(f"approver: {approver} is the assessor of this session; the "
                          "decision must come from someone else in senior management")
-    decision = assessment.decision()
-    if decision is None or decision.outcome is not Outcome.ESCALATE:
-        outcome = "not decided yet" if decision is None else f"'{decision.outcome}'"
-        raise ValueError(f"decision: session {assessment.id} is {outcome}; only an "
-                         "escalated assessment waits for senior management's decision")
-    if assessment.closed_by is not None:
-        raise ValueError(f"session: {assessment.id} was already "
-                         f"{VERDICT_TITLES[assessment.closed_by.verdict].lower()}; a closed "
-                         "session takes no further decision")
+    decision = check_awaiting(assessment)
     rationale = checked_reason(rationale, "the decision (rationale)")
     record = {"verdict": verdict, "approver": approver, "at": now, "rationale": rationale,
               "fingerprint": assessment.fingerprint()}
@@ -124,6 +116,21 @@ def sign_off(assessment: Assessment, verdict: Verdict | str, approver: str, rati
         raise ValueError(f"questions: only a request for more information has questions, "
                          f"not '{verdict}'")
     return assessment.signed(SignOff(**record))
+
+
+def check_awaiting(assessment: Assessment):
+    """The decision of an assessment that waits for senior management; else a ValueError
+    naming the field (not escalated, or already closed)."""
+    decision = assessment.decision()
+    if decision is None or decision.outcome is not Outcome.ESCALATE:
+        outcome = "not decided yet" if decision is None else f"'{decision.outcome}'"
+        raise ValueError(f"decision: session {assessment.id} is {outcome}; only an "
+                         "escalated assessment waits for senior management's decision")
+    if assessment.closed_by is not None:
+        raise ValueError(f"session: {assessment.id} was already "
+                         f"{VERDICT_TITLES[assessment.closed_by.verdict].lower()}; a closed "
+                         "session takes no further decision")
+    return decision
 
 
 def _approval(assessment: Assessment, proposed: tuple[str, ...], required: tuple[str, ...],

@@ -133,13 +133,15 @@ def decide(
     = None,
 ) -> None:
     """Record senior management's decision on an escalated assessment."""
-    from assistant.assessments.signoff import VERDICT_TITLES, Verdict
+    from assistant.assessments.signoff import VERDICT_TITLES, Verdict, check_awaiting
 
     with closing(_records(Settings(), "unknown")) as records:
         a = _load(records, session_id)
         show_decision(a)
-        decision = a.decision()
-        proposed = decision.conditions if decision else ()
+        try:
+            proposed = check_awaiting(a).conditions
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
         for n, condition in enumerate(proposed, start=1):
             console.print(f"  {n}. {condition}", markup=False)
         interactive = verdict is None
