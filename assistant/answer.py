@@ -36,6 +36,7 @@ class Passage:
     keyword_score: float | None = None
     source: str = ""
     context: str = ""
+    doc_hash: str = ""  # the document version it comes from
 
     @property
     def location(self) -> str:
@@ -80,6 +81,75 @@ class Citation:
         }
 
 
+LEGAL_NOTE = ("This is guidance from the library, not legal advice: check export-licensing and "
+              "legal questions with your legal or export-control team.")
+PART_HEADINGS = {
+    "bottom_line": "Bottom line", "steps": "What to do now", "guidance": "What the guidance says",
+    "watch_for": "Watch for / escalate when",
+}
+
+
+@dataclass(frozen=True)
+class AnswerParts:
+    """A composed answer's parts, in the order a reader needs them; each line ends in markers.
+
+    `kind` is the question's type (assistant.question); `direction` the bottom line's verdict
+    (yes, no, depends) when it gives one. Surfaces render `render_text()`, or the parts.
+    """
+
+    kind: str = ""
+    direction: str | None = None
+    bottom_line: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    steps_from: str | None = None
+    guidance: tuple[str, ...] = ()
+    watch_for: tuple[str, ...] = ()
+    case: str | None = None
+    case_lines: tuple[str, ...] = ()
+    checklist_title: str | None = None
+    checklist: tuple[str, ...] = ()
+    checklist_doc: str | None = None
+    legal_note: bool = False
+
+    def render_text(self) -> str:
+        """The answer as text: bold part headings, then bullets or numbered lines."""
+        out: list[str] = []
+
+        def block(heading: str, lines: tuple[str, ...], numbered: bool = False) -> None:
+            if lines:
+                out.append(f"**{heading}**")
+                out.extend(f"{i}. {ln}" if numbered else f"- {ln}" for i, ln in enumerate(lines, 1))
+                out.append("")
+
+        if self.bottom_line:
+            out += [f"**{PART_HEADINGS['bottom_line']}**", "", *self.bottom_line, ""]
+        block(PART_HEADINGS["steps"] + (f" (from {self.steps_from})" if self.steps_from else ""),
+              self.steps, numbered=True)
+        block(PART_HEADINGS["guidance"], self.guidance)
+        block(PART_HEADINGS["watch_for"], self.watch_for)
+        if self.case and self.case_lines:
+            block(f"Related case: {self.case}", self.case_lines)
+        if self.checklist:
+            block(f"Questions to work through (from {self.checklist_title})", self.checklist,
+                  numbered=True)
+        if self.legal_note:
+            out.append(f"_{LEGAL_NOTE}_")
+        return "\n".join(out).strip()
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind, "direction": self.direction,
+            "bottom_line": list(self.bottom_line), "steps": list(self.steps),
+            "steps_from": self.steps_from, "guidance": list(self.guidance),
+            "watch_for": list(self.watch_for),
+            "related_case": ({"title": self.case, "lines": list(self.case_lines)}
+                             if self.case and self.case_lines else None),
+            "checklist": ({"from": self.checklist_title, "questions": list(self.checklist)}
+                          if self.checklist else None),
+            "legal_note": self.legal_note,
+        }
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the assistant says to a question, and everything needed to check it."""
@@ -95,6 +165,7 @@ class Answer:
     unsupported: tuple[str, ...] = ()
     weak_match: bool = False  # answered, but the library matches the question only loosely
     nearest: tuple[str, ...] = ()  # "title (location)" of the closest documents, if declined
+    parts: AnswerParts | None = None  # the composed parts (extractive answers)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -121,5 +192,6 @@ class Answer:
             "nearest": list(self.nearest),
             "citations": [c.to_dict() for c in self.citations],
             "unsupported": list(self.unsupported),
+            "parts": self.parts.to_dict() if self.parts else None,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 
 from assistant.library.embedder import MiniLMEmbeddings
+from assistant.library.sentence_vectors import SentenceIndex
 from assistant.library.store import LibraryStore, open_client
 from assistant.settings import Settings
 
@@ -26,6 +28,15 @@ class Library:
     @cached_property
     def embedder(self) -> MiniLMEmbeddings:
         return MiniLMEmbeddings(self.settings.embedding)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived data of this collection (keyword index, sentence vectors): safe to delete."""
+        return self.settings.data_dir / "cache" / self.settings.collection
+
+    @cached_property
+    def sentences(self) -> SentenceIndex:
+        return SentenceIndex(self.cache_dir, self.embedder)
 
 
 def build_library(settings: Settings) -> Library:

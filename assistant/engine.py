@@ -9,7 +9,7 @@ from dataclasses import replace
 from functools import cached_property
 
 from assistant.answer import DECLINE, Answer, Citation, Passage
-from assistant.extractive import SentenceVectors, compose
+from assistant.extractive import Composer
 from assistant.library.retriever import Filters, HybridRetriever, Retrieval
 from assistant.settings import Settings
 
@@ -55,16 +55,12 @@ class Assistant:
     def retriever(self) -> HybridRetriever:
         s = self.settings
         return HybridRetriever(self.library.store, self.library.embedder, s.retrieval,
-                               s.data_dir / "cache" / s.collection)
+                               self.library.cache_dir, self.library.sentences)
 
     @property
     def library_version(self) -> str:
         """Which documents, in which versions, answers are drawn from (recorded in audit trails)."""
         return self.library.store.version()
-
-    @cached_property
-    def sentence_vectors(self) -> SentenceVectors:
-        return SentenceVectors(self.library.embedder)
 
     def warm_up(self) -> Assistant:
         """Load the model and the keyword index now, not on the first question."""
@@ -85,8 +81,11 @@ class Assistant:
 
     def answer(self, question: str, history: Sequence = (), mode: str | None = None,
                k: int | None = None, filters: Filters = Filters(),
-               on_token: Callable[[str], None] | None = None) -> Answer:
-        """Answer one question; `history` holds earlier questions (or Answers) of the conversation."""
+               on_token: Callable[[str], None] | None = None, config=None) -> Answer:
+        """Answer one question; `history` holds earlier questions (or Answers) of the conversation.
+
+        `config` is a LangChain RunnableConfig passed to the chat model (see assistant.chain).
+        """
         started = time.perf_counter()
         q, notice = clean_question(question, self.settings.max_question_chars)
         query = retrieval_query(q, history)
@@ -108,7 +107,7 @@ class Assistant:
                           notice=notice, nearest=tuple(nearest))
         mode = mode or ("llm" if self.settings.llm_provider != "none" else "extractive")
         if mode == "llm":
-            answer = self._llm_answer(q, passages, timings, on_token)
+            answer = self._llm_answer(q, passages, timings, on_token, config)
             if answer is not None:
                 timings["total"] = time.perf_counter() - started
                 return replace(answer, notice=_join(notice, answer.notice),
@@ -116,23 +115,25 @@ class Assistant:
             notice = _join(notice, "The language model could not be reached, so this answer was "
                                    "composed from the library's own sentences instead.")
         t0 = time.perf_counter()
-        text, cites = compose(q, list(passages), self.sentence_vectors,
-                              self.retriever.checklist(found, filters))
+        composer = Composer(self.retriever.sections, self.library.sentences)
+        parts, cites = composer.compose(q, found.kind, found.vector, list(passages),
+                                        self.retriever.checklist(found, filters))
+        text = parts.render_text()
         timings["compose"] = time.perf_counter() - t0
         if on_token:
             on_token(text)
         timings["total"] = time.perf_counter() - started
         return Answer(q, text, tuple(cites), passages=passages, timings=timings,
-                      mode="extractive", notice=notice, weak_match=found.weak)
+                      mode="extractive", notice=notice, weak_match=found.weak, parts=parts)
 
-    def _llm_answer(self, q: str, passages, timings, on_token) -> Answer | None:
+    def _llm_answer(self, q: str, passages, timings, on_token, config=None) -> Answer | None:
         from assistant.llm import LLMAnswerer, LLMUnavailable
 
         try:
             answerer = LLMAnswerer(self._chat_model or self._configured_chat_model(),
                                    self.library.embedder, self.settings.llm)
             t0 = time.perf_counter()
-            answer = answerer.answer(q, list(passages), on_token=on_token)
+            answer = answerer.answer(q, list(passages), on_token=on_token, config=config)
             timings["generate"] = time.perf_counter() - t0
             return replace(answer, passages=passages, timings=timings)
         except LLMUnavailable:

@@ -1,8 +1,15 @@
-"""The default answer, without an LLM: the most relevant sentences of the retrieved passages.
+"""The default answer, without an LLM: the library's own words, arranged as advice.
 
-Apart from fixed connecting text (the lead line, document headings, the checklist heading and
-the legal reminder), every sentence is copied verbatim from the passage its marker cites.
-Deterministic: the same library and question give the same answer.
+The answer has parts (`AnswerParts`): a bottom line, what to do now, what the guidance says,
+what to watch for, one related case and a checklist. Each part is taken from the section of the
+answering document that the corpus convention names for it (corpus/README.md): the bottom line
+is the `In short` answer whose question is nearest the user's; the steps are the document's
+`What to do` list, whole and in order; and so on. A document without those sections (a
+company's PDF) still gives its best sentences. Facts of a case study appear only under that
+case's name. Apart from the part headings and the legal reminder, every line is copied
+verbatim from the passage its marker cites. Deterministic: the same library and question give
+the same answer. Sentence vectors come from ingest (`SentenceIndex`): only the question is
+embedded at question time.
 """
 
 from __future__ import annotations
@@ -12,146 +19,277 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer import Citation, Passage
+from assistant.answer import AnswerParts, Citation, Passage
 from assistant.library.bm25 import tokenize
-from assistant.library.embedder import MiniLMEmbeddings
-from assistant.library.retriever import CHECKLIST_HEADING
+from assistant.library.sections import (
+    ACTION,
+    BOTTOM_LINE,
+    CHECKLIST,
+    NARRATIVE,
+    STEPS,
+    WATCH,
+    SectionMap,
+    list_items,
+    section_key,
+)
+from assistant.library.sentence_vectors import SentenceIndex
 from assistant.library.sentences import sentence_spans
+from assistant.question import LIST, WHAT_IS, wants_action
 
-LEAD = "Here is what the library's guidance says, with sources:"
-LEGAL_NOTE = ("_This is guidance from the library, not legal advice: check export-licensing and "
-              "legal questions with your legal or export-control team._")
 LEGAL_CUES = re.compile(
     r"\b(law|laws|legal|lawful|illegal|licen[cs]e|licensing|export control|dual[- ]use|regulation|"
-    r"article 5|court|warrant|sanction|comply|compliance|statut|jurisdiction|wassenaar|2021/821)",
-    re.I)
-MAX_POINTS = 6
-PER_DOC = 3
-PER_PASSAGE = 2
+    r"article 5|court|warrant|sanction|comply|compliance|statut|jurisdiction|wassenaar|2021/821|"
+    r"directive|act\b)", re.I)
+# A sentence that leans on the one before it cannot be quoted alone.
+BACK_REFERENCE = re.compile(
+    r"^(it|this|that|these|those|they|them|such|both|its|their|he|she|here|there|then|also|"
+    r"however|but|and|so|thus|therefore|the same|the above|the latter|the former|in this|"
+    r"for this|as a result|in that case|otherwise)\b|\b(the above|this section|see section|"
+    r"as above|below)\b", re.I)
+VERDICT = re.compile(r"^(?P<no>no\b|not\b)|^(?P<yes>yes\b)|^(?P<depends>it depends\b|only if\b|"
+                     r"that depends\b|depends\b)", re.I)
+# "The note gave ...": a case sentence about something introduced earlier in the story.
+RELATIVE_START = re.compile(r"^(the|a|an|ten|two|three|later|next|after|once|when)\b", re.I)
 LIST_MARK = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
+MIN_BOTTOM_LINE = 0.35  # an In-short question less similar than this does not answer
+SUPPORT_POINTS = {LIST: 4, WHAT_IS: 4}  # other kinds: 3
+WATCH_EACH = 3  # red flags, and escalation triggers, shown
 
 
 @dataclass(frozen=True)
-class Candidate:
-    passage_rank: int
+class Sentence:
     passage: Passage
     start: int  # offsets within the passage text
     end: int
+    vector: np.ndarray
 
     @property
     def text(self) -> str:
         return self.passage.text[self.start:self.end]
 
 
-class SentenceVectors:
-    """Embeddings of candidate sentences, cached: related questions bring back the same passages."""
-
-    def __init__(self, embedder: MiniLMEmbeddings, size: int = 50_000):
-        self.embedder = embedder
-        self.size = size
-        self._cache: dict[str, np.ndarray] = {}
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for t, v in zip(missing, self.embedder.encode(missing), strict=True):
-                self._cache[t] = v
-            while len(self._cache) > self.size:  # drop the oldest entries
-                self._cache.pop(next(iter(self._cache)))
-        return np.stack([self._cache[t] for t in texts])
-
-
 def touches_law(question: str) -> bool:
     return bool(LEGAL_CUES.search(question))
 
 
-def candidates(passages: list[Passage]) -> list[Candidate]:
-    """Sentences that can stand alone as a point: whole, declarative, of a readable length."""
-    out = []
-    for rank, p in enumerate(passages):
-        for a, b in sentence_spans(p.text):
-            m = LIST_MARK.match(p.text[a:b])
-            if m:
+def direction_of(text: str) -> str | None:
+    """yes / no / depends, from the opening words of a bottom line; None if it gives no verdict."""
+    m = VERDICT.match(text.strip())
+    return m.lastgroup if m else None
+
+
+def stands_alone(text: str) -> bool:
+    s = text.strip()
+    starts_well = s[:1].isupper() or s[:1] in "\"“'"
+    ends_well = s[-1:] in ".!\"”)"
+    return (6 <= len(s.split()) <= 70 and starts_well and ends_well and "|" not in s
+            and not BACK_REFERENCE.search(s))
+
+
+class Composer:
+    """Builds the structured answer from a retrieval, the library's sections and vectors."""
+
+    def __init__(self, sections: SectionMap, vectors: SentenceIndex):
+        self.sections = sections
+        self.vectors = vectors
+
+    def sentences(self, p: Passage) -> list[Sentence]:
+        """The passage's sentences with their vectors (list markers left out of the span)."""
+        spans = sentence_spans(p.text)
+        vectors = self.vectors.sentence_vectors(p.doc_hash, [p.text[a:b] for a, b in spans])
+        out = []
+        for (a, b), v in zip(spans, vectors, strict=True):
+            if m := LIST_MARK.match(p.text[a:b]):
                 a += m.end()
-            s = p.text[a:b]
-            starts_well = s[:1].isupper() or s[:1] in "\"“'"
-            ends_well = s[-1:] in ".!\"”)"  # a statement, not a question or a heading
-            if 6 <= len(s.split()) <= 70 and starts_well and ends_well and "|" not in s:
-                out.append(Candidate(rank, p, a, b))
-    return out
+            out.append(Sentence(p, a, b, v))
+        return out
 
+    def compose(self, question: str, kind: str, qvec, passages: list[Passage],
+                checklist: tuple[Passage, list[tuple[int, int]]] | None
+                ) -> tuple[AnswerParts, list[Citation]]:
+        q = np.asarray(qvec, dtype=np.float32)
+        cites: list[Citation] = []
 
-def select(question_vec: np.ndarray, question: str, cands: list[Candidate],
-           sent_vecs: np.ndarray) -> list[Candidate]:
-    """The best sentences, a few per document, no repeats."""
-    if not cands:
-        return []
-    q_terms = set(tokenize(question))
-    scores = []
-    for i, c in enumerate(cands):
-        overlap = len(q_terms & set(tokenize(c.text))) / max(len(q_terms), 1)
-        authority = 0.06 if c.passage.kind in ("guidance", "checklist") else 0.0
-        scores.append(float(sent_vecs[i] @ question_vec) + 0.12 / (1 + c.passage_rank)
-                      + 0.15 * overlap + authority)
-    order = sorted(range(len(cands)), key=lambda i: (-scores[i], i))
-    chosen: list[int] = []
-    per_doc: dict[str, int] = {}
-    per_passage: dict[str, int] = {}
-    for i in order:
-        c = cands[i]
-        if per_doc.get(c.passage.doc_id, 0) >= PER_DOC:
-            continue
-        if per_passage.get(c.passage.chunk_id, 0) >= PER_PASSAGE:
-            continue
-        if any(float(sent_vecs[i] @ sent_vecs[j]) > 0.9 for j in chosen):
-            continue  # the overlap between chunks repeats sentences
-        chosen.append(i)
-        per_doc[c.passage.doc_id] = per_doc.get(c.passage.doc_id, 0) + 1
-        per_passage[c.passage.chunk_id] = per_passage.get(c.passage.chunk_id, 0) + 1
-        if len(chosen) == MAX_POINTS:
-            break
-    return [cands[i] for i in chosen]
+        def cite(p: Passage, a: int, b: int) -> int:
+            cites.append(Citation(n=len(cites) + 1, doc_id=p.doc_id, title=p.title,
+                                  quote=p.text[a:b], page=p.page, section=p.section,
+                                  start=p.start + a, end=p.start + b, passage=p.text))
+            return len(cites)
 
+        docs = list(dict.fromkeys(p.doc_id for p in passages))
+        kinds = {p.doc_id: p.kind for p in passages}
+        bottom, home = self._bottom_line(question, q, docs[:3], passages)
+        home = home or (passages[0].doc_id if passages else None)
+        parts: dict = {"kind": kind, "direction": None}
+        if bottom:
+            p, a, b = bottom
+            parts["bottom_line"] = (f"{p.text[a:b]} [{cite(p, a, b)}]",)
+            parts["direction"] = direction_of(p.text[a:b])
+        case = home if kinds.get(home) == "case-study" else next(
+            (d for d in docs if kinds.get(d) == "case-study"), None)
+        action = wants_action(kind)
+        if action and home:
+            parts["steps"], parts["steps_from"] = self._list_part(home, STEPS, cite)
+        elif kind == LIST and passages:
+            parts["steps"], parts["steps_from"] = self._whole_list(passages[0], cite)
+        used = {bottom[0].chunk_id} if bottom else set()
+        parts["guidance"] = self._support(question, q, kind, passages, case, used, cite)
+        if action and home:
+            parts["watch_for"] = self._watch_for(q, home, cite)
+        if case:
+            parts["case"] = next((p.title for p in passages if p.doc_id == case), None) or \
+                self._title(case)
+            parts["case_lines"] = self._case_lines(q, case, home, cite)
+        if checklist and action:
+            p, items = checklist
+            n = cite(p, items[0][0], items[-1][1])
+            where = f", {p.location}" if p.section else ""
+            parts["checklist_title"] = f"{p.title}{where}"
+            parts["checklist_doc"] = p.doc_id
+            parts["checklist"] = tuple(f"{p.text[a:b]} [{n}]" for a, b in items)
+        parts["legal_note"] = touches_law(question)
+        return AnswerParts(**parts), cites
 
-def citation(n: int, quote: str, p: Passage, start: int, end: int, passage_text: str) -> Citation:
-    return Citation(n=n, doc_id=p.doc_id, title=p.title, quote=quote, page=p.page,
-                    section=p.section, start=p.start + start, end=p.start + end,
-                    passage=passage_text)
+    # ----- the parts
+    def _bottom_line(self, question: str, q: np.ndarray, docs: list[str],
+                     passages: list[Passage]) -> tuple[tuple[Passage, int, int] | None, str | None]:
+        """The In-short answer whose question is nearest the user's, and its document."""
+        best, best_score = None, MIN_BOTTOM_LINE
+        q_terms = set(tokenize(question))
+        for rank, doc_id in enumerate(docs):
+            for section in self.sections.with_role(doc_id, BOTTOM_LINE):
+                for p in self.sections.passages(section):
+                    sentences = self.sentences(p)
+                    for a, b in list_items(p.text):
+                        asked = [s for s in sentences if a <= s.start < b]
+                        if len(asked) < 2 or not asked[0].text.endswith("?"):
+                            continue
+                        overlap = len(q_terms & set(tokenize(asked[0].text))) / max(len(q_terms), 1)
+                        score = float(asked[0].vector @ q) + 0.1 * overlap + 0.05 / (1 + rank)
+                        if score > best_score:
+                            best_score, best = score, (p, asked[1].start, b)
+        if best is None:  # no In-short section answers: the best sentence of the best passage
+            for p in passages[:1]:
+                ranked = sorted(self.sentences(p), key=lambda s: -float(s.vector @ q))
+                for s in ranked:
+                    if stands_alone(s.text) and self._role(p) not in (NARRATIVE, CHECKLIST):
+                        return (p, s.start, s.end), p.doc_id
+            return None, None
+        return best, best[0].doc_id
 
+    def _list_part(self, doc_id: str, role: str, cite, limit: int | None = None
+                   ) -> tuple[tuple[str, ...], str | None]:
+        """A document's list section (What to do, Watch for) whole, one citation per list."""
+        lines: list[str] = []
+        where = None
+        for section in self.sections.with_role(doc_id, role):
+            for p in self.sections.passages(section):
+                items = list_items(p.text)
+                if not items:
+                    continue
+                items = items[: (limit - len(lines)) if limit else None]
+                if not items:
+                    break
+                n = cite(p, items[0][0], items[-1][1])
+                lines += [f"{p.text[a:b]} [{n}]" for a, b in items]
+                where = where or f"{p.title}, {p.location}"
+        return tuple(lines), where
 
-def compose(question: str, passages: list[Passage], vectors: SentenceVectors,
-            checklist: tuple[Passage, list[tuple[int, int]]] | None) -> tuple[str, list[Citation]]:
-    """Answer text and its citations from the retrieved passages (and a fitting checklist)."""
-    cands = candidates(passages)
-    if cands:
-        vecs = vectors.encode([question] + [c.text for c in cands])
-        chosen = select(vecs[0], question, cands, vecs[1:])
-    else:
-        chosen = []
-    # Group by document, documents in order of their best point, points in reading order.
-    doc_order: list[str] = []
-    for c in chosen:
-        if c.passage.doc_id not in doc_order:
-            doc_order.append(c.passage.doc_id)
-    lines = [LEAD, ""]
-    cites: list[Citation] = []
-    for doc_id in doc_order:
-        points = sorted((c for c in chosen if c.passage.doc_id == doc_id),
-                        key=lambda c: (c.passage.start + c.start))
-        lines.append(f"**{points[0].passage.title}**")
-        for c in points:
-            cites.append(citation(len(cites) + 1, c.text, c.passage, c.start, c.end, c.passage.text))
-            lines.append(f"- {c.text} [{len(cites)}]")
-        lines.append("")
-    if checklist:
-        p, items = checklist
-        n = len(cites) + 1
-        first, last = items[0][0], items[-1][1]
-        cites.append(citation(n, p.text[first:last], p, first, last, p.text))
-        where = f", {p.location}" if p.section else ""
-        lines.append(f"**{CHECKLIST_HEADING}** (from {p.title}{where}) [{n}]")
-        lines.extend(f"{i}. {p.text[a:b]} [{n}]" for i, (a, b) in enumerate(items, 1))
-        lines.append("")
-    if touches_law(question):
-        lines.append(LEGAL_NOTE)
-    return "\n".join(lines).strip(), cites
+    def _watch_for(self, q: np.ndarray, doc_id: str, cite) -> tuple[str, ...]:
+        """The red flags and escalation triggers nearest the question (a few of each list, in
+        the library's order), one citation per list."""
+        lines: list[str] = []
+        for section in self.sections.with_role(doc_id, WATCH):
+            for p in self.sections.passages(section):
+                items = list_items(p.text)
+                if not items:
+                    continue
+                starts = {s.start: s.vector for s in self.sentences(p)}
+                score = [float(starts[a] @ q) if a in starts else -1.0 for a, _ in items]
+                keep = sorted(np.argsort(-np.array(score))[:WATCH_EACH])
+                n = cite(p, items[0][0], items[-1][1])
+                lines += [f"{p.text[items[i][0]:items[i][1]]} [{n}]" for i in keep]
+        return tuple(lines)
+
+    def _whole_list(self, p: Passage, cite) -> tuple[tuple[str, ...], str | None]:
+        """A list question's answer kept whole: the list in the best section, or the opening
+        sentence of each of its sub-sections ("the eight criteria stay eight")."""
+        section = self.sections.of({"doc_id": p.doc_id, "heading_path": p.context,
+                                    "section": p.section})
+        if section is None:
+            return (), None
+        units = self.sections.passages(section)
+        for u in units:
+            items = [(a, b) for a, b in list_items(u.text) if stands_alone(u.text[a:b])
+                     or len(u.text[a:b].split()) >= 3]
+            if len(items) >= 3:
+                n = cite(u, items[0][0], items[-1][1])
+                return tuple(f"{u.text[a:b]} [{n}]" for a, b in items), f"{u.title}, {u.location}"
+        if len(units) >= 3:
+            lines = []
+            for u in units:
+                first = next((s for s in self.sentences(u) if stands_alone(s.text)), None)
+                if first:
+                    lines.append(f"{first.text} [{cite(u, first.start, first.end)}]")
+            return tuple(lines), f"{units[0].title}, section {section.heading}"
+        return (), None
+
+    def _support(self, question: str, q: np.ndarray, kind: str, passages: list[Passage],
+                 case: str | None, used: set[str], cite) -> tuple[str, ...]:
+        """The best standalone sentences of the retrieved passages: guidance first, a case
+        study only if it is the related case, and never a case's narrative."""
+        q_terms = set(tokenize(question))
+        scored = []
+        for rank, p in enumerate(passages):
+            role = self._role(p)
+            if role in (BOTTOM_LINE, STEPS, WATCH, CHECKLIST, NARRATIVE):
+                continue
+            if p.kind == "case-study":
+                continue  # a case's facts appear only under its name, in the case part
+            for s in self.sentences(p):
+                if not stands_alone(s.text):
+                    continue
+                overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
+                authority = 0.06 if p.kind in ("guidance", "checklist") else 0.0
+                scored.append((float(s.vector @ q) + 0.12 / (1 + rank) + 0.15 * overlap
+                               + authority, s))
+        scored.sort(key=lambda x: -x[0])
+        chosen: list[Sentence] = []
+        per_doc: dict[str, int] = {}
+        for _, s in scored:
+            if per_doc.get(s.passage.doc_id, 0) >= 2:
+                continue
+            if any(float(s.vector @ c.vector) > 0.9 for c in chosen):
+                continue  # the overlap between chunks repeats sentences
+            chosen.append(s)
+            per_doc[s.passage.doc_id] = per_doc.get(s.passage.doc_id, 0) + 1
+            if len(chosen) == SUPPORT_POINTS.get(kind, 3):
+                break
+        chosen.sort(key=lambda s: (passages.index(s.passage), s.start))
+        return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)
+
+    def _case_lines(self, q: np.ndarray, case: str, home: str | None, cite) -> tuple[str, ...]:
+        """What the related case did and learnt: its best sentence from 'What was done and why'
+        that names who acted, and its best from 'Lessons'."""
+        lines = []
+        for section in self.sections.with_role(case, ACTION):
+            best = None
+            for p in self.sections.passages(section):
+                for s in self.sentences(p):
+                    if not stands_alone(s.text) or RELATIVE_START.match(s.text):
+                        continue
+                    if best is None or s.vector @ q > best.vector @ q:
+                        best = s
+            if best:
+                lines.append(f"{best.text} [{cite(best.passage, best.start, best.end)}]")
+        return tuple(lines[:2])
+
+    def _role(self, p: Passage) -> str | None:
+        s = self.sections.sections.get(section_key({"doc_id": p.doc_id, "heading_path": p.context,
+                                                    "section": p.section}))
+        return s.role if s else None
+
+    def _title(self, doc_id: str) -> str:
+        for s in self.sections.by_doc.get(doc_id, ()):
+            return self.sections.chunks[s.chunks[0]].metadata.get("title", doc_id)
+        return doc_id

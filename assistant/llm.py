@@ -153,16 +153,18 @@ class LLMAnswerer:
         self.s = s
 
     def answer(self, question: str, passages: list[Passage],
-               on_token: Callable[[str], None] | None = None) -> Answer:
-        reply = self.generate(build_messages(question, passages), on_token)
+               on_token: Callable[[str], None] | None = None, config=None) -> Answer:
+        reply = self.generate(build_messages(question, passages), on_token, config)
         return self.verify(question, reply, passages)
 
-    def generate(self, messages: list, on_token: Callable[[str], None] | None = None) -> str:
-        """The reply text, streamed token by token to `on_token`."""
+    def generate(self, messages: list, on_token: Callable[[str], None] | None = None,
+                 config=None) -> str:
+        """The reply text, streamed token by token to `on_token`; `config` (a LangChain
+        RunnableConfig: callbacks, tags) goes to the chat model."""
         unavailable = _unavailable_errors()
         parts: list[str] = []
         try:
-            for chunk in self.chat_model.stream(messages):
+            for chunk in self.chat_model.stream(messages, config=config):
                 token = chunk.text
                 if token:
                     parts.append(token)

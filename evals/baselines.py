@@ -88,16 +88,19 @@ class _SingleRetrieverPipeline:
 
     def answer(self, question: str) -> Answer:
         from assistant.answer import DECLINE
-        from assistant.extractive import compose
+        from assistant.extractive import Composer
+        from assistant.question import question_type
 
         started = time.perf_counter()
         passages, best = self.ranked(question, self.settings.k)
         if not passages or not self.relevant(best):
             return Answer(question, DECLINE, declined=True, passages=tuple(passages),
                           timings={"total": time.perf_counter() - started})
-        text, cites = compose(question, passages, self.assistant.sentence_vectors, None)
-        return Answer(question, text, tuple(cites), passages=tuple(passages),
-                      timings={"total": time.perf_counter() - started})
+        composer = Composer(self.assistant.retriever.sections, self.assistant.library.sentences)
+        vector = self.assistant.library.embedder.embed_query(question)
+        parts, cites = composer.compose(question, question_type(question), vector, passages, None)
+        return Answer(question, parts.render_text(), tuple(cites), passages=tuple(passages),
+                      timings={"total": time.perf_counter() - started}, parts=parts)
 
 
 class KeywordPipeline(_SingleRetrieverPipeline):

@@ -6,6 +6,7 @@ checks every item and names the file and item of the first problem found.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,13 +23,15 @@ GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 ANSWERABLE = ("factual", "dilemma")  # answered from the starter library
 DECLINE = ("out_of_scope",)  # must be declined
 CATEGORIES = ANSWERABLE + DECLINE + ("deal", "pdf")
+DIRECTIONS = ("yes", "no", "depends")  # the verdict a yes/no question's bottom line gives
+SPLITS = ("tune", "held-back")
 DECISIONS = (*(o.value for o in Outcome), "incomplete")
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 ITEM_KEYS = {
-    "factual": {"id", "question", "relevant", "key_points", "note"},
-    "dilemma": {"id", "question", "relevant", "key_points", "note"},
+    "factual": {"id", "question", "relevant", "key_points", "note", "area", "direction"},
+    "dilemma": {"id", "question", "relevant", "key_points", "note", "area", "direction"},
     "pdf": {"id", "question", "relevant", "key_points", "note"},
-    "out_of_scope": {"id", "question", "note"},
+    "out_of_scope": {"id", "question", "note", "area"},
     "deal": {"id", "question", "expected_decision", "script", "note"},
 }
 FILE_KEYS = {"category", "items", "fixture", "description"}
@@ -52,6 +55,14 @@ class GoldenItem:
     fixture: Path | None = None  # the document a "pdf" question is asked of
     source: Path | None = None
     note: str = ""
+    area: str = ""  # the library area an item tests (a document id), for per-area figures
+    direction: str | None = None  # the bottom line's expected verdict, for yes/no questions
+
+    @property
+    def split(self) -> str:
+        """`tune` or `held-back`, fixed by the id's hash: changes are tuned on one half and
+        judged on the other, and no one picks which item falls where."""
+        return SPLITS[hashlib.sha256(self.id.encode()).digest()[0] % 2]
 
     @property
     def expect_decline(self) -> bool:
@@ -190,16 +201,24 @@ def _item(path: Path, category: str, raw: Any, n: int, fixture: Path | None) -> 
     if not isinstance(question, str) or not question.strip():
         raise GoldenSetError(f"{where}: 'question' must be non-empty text")
     note = str(raw.get("note") or "")
+    area = str(raw.get("area") or "")
+    direction = raw.get("direction")
+    if isinstance(direction, bool):
+        raise GoldenSetError(f'{where}: quote the direction (direction: "no"), or YAML reads '
+                             "yes and no as true and false")
+    if direction is not None and direction not in DIRECTIONS:
+        raise GoldenSetError(f"{where}: 'direction' must be one of {', '.join(DIRECTIONS)} "
+                             f"(got {direction!r})")
     if category == "deal":
         return GoldenItem(item_id, category, question.strip(),
                           expected_decision=_decision(where, raw.get("expected_decision")),
                           script=_script(where, raw.get("script"), path.parent), source=path,
                           note=note)
     if category in DECLINE:
-        return GoldenItem(item_id, category, question.strip(), source=path, note=note)
+        return GoldenItem(item_id, category, question.strip(), source=path, note=note, area=area)
     return GoldenItem(item_id, category, question.strip(), _labels(where, raw.get("relevant")),
                       _key_points(where, raw.get("key_points")), fixture=fixture, source=path,
-                      note=note)
+                      note=note, area=area, direction=direction)
 
 
 def _labels(where: str, raw: Any) -> tuple[Label, ...]:
@@ -239,7 +258,10 @@ def _key_points(where: str, raw: Any) -> tuple[tuple[str, ...], ...]:
         raise GoldenSetError(f"{where}: 'key_points' must list at least one key point")
     points = []
     for point in raw:
-        phrasings = [point] if isinstance(point, str) else point
+        phrasings = [point] if isinstance(point, str | int) else point
+        if isinstance(phrasings, list):  # a bare number (an article, a year) is a phrase too
+            phrasings = [str(p) if isinstance(p, int) and not isinstance(p, bool) else p
+                         for p in phrasings]
         if (not isinstance(phrasings, list) or not phrasings
                 or not all(isinstance(p, str) and p.strip() for p in phrasings)):
             raise GoldenSetError(f"{where}: each key point must be a phrase or a list of "

@@ -12,9 +12,10 @@ from pathlib import Path
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 QUALITY = ("hit_at_5", "recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage",
            "citation_precision", "citation_support", "decline_precision", "decline_recall",
-           "decline_accuracy", "out_of_scope_flagged", "answerable_weak_match", "deal_accuracy")
+           "decline_accuracy", "out_of_scope_flagged", "answerable_weak_match", "bottom_line_rate",
+           "direction_accuracy", "steps_rate", "case_bleed", "checklist_fit", "deal_accuracy")
 LATENCY = ("retrieval_p50_ms", "retrieval_p95_ms", "answer_p50_ms", "answer_p95_ms")
-LOWER_IS_BETTER = (*LATENCY, "answerable_weak_match")
+LOWER_IS_BETTER = (*LATENCY, "answerable_weak_match", "case_bleed")
 CHARTED = ("recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage", "citation_support",
            "decline_accuracy", "deal_accuracy")
 WORST = 12
@@ -160,6 +161,7 @@ def render_markdown(run: dict) -> str:
         lines.append("")
     main = "ours" if "ours" in pipelines else names[0]
     lines += _category_table(pipelines[main], main)
+    lines += _split_table(pipelines[main], main)
     lines += _deal_table(pipelines[main])
     lines += _worst(pipelines[main], main)
     return "\n".join(lines) + "\n"
@@ -174,6 +176,24 @@ def _category_table(p: dict, name: str) -> list[str]:
         count = s["deals"] if cat == "deal" else s["questions"]
         lines.append(f"| {cat} | {count} | " + " | ".join(fmt(c, s.get(c)) for c in cols) + " |")
     return lines + [""]
+
+
+def _split_table(p: dict, name: str) -> list[str]:
+    """The tune and held-back halves side by side, then each area of the library."""
+    cols = ("recall_at_5", "mrr_at_10", "keypoint_coverage", "decline_accuracy",
+            "decline_recall", "bottom_line_rate", "direction_accuracy", "case_bleed")
+    lines = []
+    for title, groups in (("By half of the golden set", p.get("splits") or {}),
+                          ("By area (items with an `area`)", p.get("areas") or {})):
+        if not groups:
+            continue
+        lines += [f"## {title} ({name})", "", "| group | questions | " + " | ".join(cols) + " |",
+                  "|---|---|" + "---|" * len(cols)]
+        for group, s in groups.items():
+            lines.append(f"| {group} | {s['questions']} | "
+                         + " | ".join(fmt(c, s.get(c)) for c in cols) + " |")
+        lines.append("")
+    return lines
 
 
 def _deal_table(p: dict) -> list[str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from evals.golden_set import ANSWERABLE, DECLINE, GoldenItem
+from evals.golden_set import ANSWERABLE, DECLINE, SPLITS, GoldenItem
 from evals.metrics import (
     citation_precision,
     deal_scores,
@@ -90,6 +90,7 @@ def _question_record(pipeline, item: GoldenItem) -> dict:
         record["keypoint_coverage"] = keypoint_coverage(answer.text, item.key_points)
         record["missing_key_points"] = [kp[0] for kp, ok in zip(item.key_points, found,
                                                                 strict=True) if not ok]
+    record.update(split=item.split, area=item.area, **_shape(item, answer))
     if not answer.declined and answer.citations:
         record["citation_precision"] = (citation_precision(record["cited"],
                                                            item.relevant_doc_ids)
@@ -97,6 +98,39 @@ def _question_record(pipeline, item: GoldenItem) -> dict:
         supported, total = _support(answer)
         record["support"] = [supported, total]
     return record
+
+
+def _shape(item: GoldenItem, answer) -> dict:
+    """Whether the answer has the shape its question needs: a bottom line (and the right
+    verdict) for a yes/no dilemma, steps for a how-to, no facts of one case under another's
+    name, and a checklist only from a document labelled relevant."""
+    from assistant.question import HOW_TO, YES_NO, question_type
+
+    kind = question_type(item.question)
+    out: dict = {"question_type": kind}
+    parts = answer.parts
+    if answer.declined or item.expect_decline or parts is None:
+        return out
+    if kind == YES_NO:
+        out["bottom_line"] = bool(parts.bottom_line)
+    if item.direction:
+        out["direction_ok"] = parts.direction == item.direction
+        out["direction"] = parts.direction
+    if kind == HOW_TO:
+        out["steps"] = bool(parts.steps)
+    kinds = {p.doc_id: p.kind for p in answer.passages}
+    out["case_bleed"] = any(kinds.get(c.doc_id) == "case-study" and c.doc_id != _case_id(answer)
+                            for c in answer.citations)
+    if parts.checklist_doc:
+        out["checklist_fit"] = parts.checklist_doc in item.relevant_doc_ids
+    return out
+
+
+def _case_id(answer) -> str | None:
+    """The related case's document id (the case part names it by title)."""
+    if not answer.parts or not answer.parts.case:
+        return None
+    return next((p.doc_id for p in answer.passages if p.title == answer.parts.case), None)
 
 
 def _support(answer) -> tuple[int, int]:
@@ -174,6 +208,11 @@ def summarise(records: Iterable[dict], headline: bool = True) -> dict:
                                      for r in asked if r["expect_decline"]),
         "answerable_weak_match": mean(float(r.get("weak_match", False))
                                       for r in asked if not r["expect_decline"]),
+        "bottom_line_rate": mean(float(r["bottom_line"]) for r in asked if "bottom_line" in r),
+        "direction_accuracy": mean(float(r["direction_ok"]) for r in asked if "direction_ok" in r),
+        "steps_rate": mean(float(r["steps"]) for r in asked if "steps" in r),
+        "case_bleed": mean(float(r["case_bleed"]) for r in asked if "case_bleed" in r),
+        "checklist_fit": mean(float(r["checklist_fit"]) for r in asked if "checklist_fit" in r),
         "retrieval_p50_ms": percentile([r["retrieval_ms"] for r in asked], 50),
         "retrieval_p95_ms": percentile([r["retrieval_ms"] for r in asked], 95),
         "answer_p50_ms": percentile([r["answer_ms"] for r in asked], 50),
@@ -202,7 +241,11 @@ def _finish(pipeline, records: list[dict], deals, extra, progress) -> dict:
         records += run_deals(deals, pipeline.guidance)
     for other, items in extra:
         records += run_questions(other, items, progress)
-    return {"summary": summarise(records), "categories": by_category(records), "items": records}
+    splits = {s: summarise([r for r in records if r.get("split") == s]) for s in SPLITS}
+    areas = {a: summarise([r for r in records if r.get("area") == a])
+             for a in sorted({r["area"] for r in records if r.get("area")})}
+    return {"summary": summarise(records), "categories": by_category(records), "splits": splits,
+            "areas": areas, "items": records}
 
 
 def gate(summary: dict, thresholds: dict) -> list[str]:

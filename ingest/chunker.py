@@ -41,6 +41,8 @@ class Chunk:
         if self.unit.section:
             meta["section"] = self.unit.section
             meta["heading_path"] = self.unit.heading_path
+            if asked := doc.questions_for(self.unit.section):
+                meta["questions"] = "\n".join(asked)  # search keys, never quoted
         return meta
 
 

@@ -49,6 +49,35 @@ class ParsedDocument:
     url: str = ""
     summary: str = ""
     extra: dict = field(default_factory=dict)
+    # Section questions from the front matter: section number -> what users ask that it answers.
+    questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def questions_for(self, section: str | None) -> tuple[str, ...]:
+        """The questions keyed to a section's number or to the top-level section above it."""
+        m = SECTION_NUMBER.match(section or "")
+        if not m:
+            return ()
+        number = m.group(1)
+        top = number.split(".")[0]
+        return self.questions.get(number, ()) + (self.questions.get(top, ()) if top != number else ())
+
+
+SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2})?)\.?\s")
+
+
+def section_questions(value) -> dict[str, tuple[str, ...]]:
+    """The front matter's `questions`: a mapping of section numbers to lists of questions."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ParseError("front matter field 'questions' must map section numbers to lists")
+    out = {}
+    for key, asked in value.items():
+        if not isinstance(asked, list) or not all(isinstance(q, str) for q in asked):
+            raise ParseError(f"front matter field 'questions' for section {key!r} must be a "
+                             "list of questions")
+        out[str(key)] = tuple(" ".join(q.split()) for q in asked if q.strip())
+    return out
 
 
 def slugify(text: str) -> str:
@@ -175,6 +204,7 @@ def _from_markdown(path: Path, data: bytes, text: str) -> ParsedDocument:
         publisher=str(meta.get("publisher") or ""),
         year=int(year) if isinstance(year, int) or str(year).isdigit() else None,
         url=str(meta.get("url") or ""), summary=" ".join(str(meta.get("summary") or "").split()),
+        questions=section_questions(meta.get("questions")),
     )
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.library.embedder import MiniLMEmbeddings, TokenCounter
+from assistant.library.sentence_vectors import SentenceIndex, chunk_text
 from assistant.library.store import ChunkBatch, DocumentRecord, LibraryMismatch, LibraryStore
 from assistant.settings import Settings
 from ingest.chunker import Chunk, chunk_document
@@ -51,7 +52,7 @@ def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool
         raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, not {on_mismatch!r}")
     paths = [Path(p) for p in paths]
     with ingest_lock(library.settings.data_dir, wait=wait):
-        ingestor = Ingestor(library.settings, library.store, library.embedder)
+        ingestor = Ingestor(library.settings, library.store, library.embedder, library.sentences)
         try:
             return ingestor.run(paths, prune=prune, rebuild=rebuild, progress=progress)
         except LibraryMismatch:
@@ -131,10 +132,12 @@ class _Parsed:
 class Ingestor:
     """Brings files into a LibraryStore; `ingest()` builds it, under the ingest lock."""
 
-    def __init__(self, settings: Settings, store: LibraryStore, embedder: MiniLMEmbeddings):
+    def __init__(self, settings: Settings, store: LibraryStore, embedder: MiniLMEmbeddings,
+                 sentences: SentenceIndex | None = None):
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.sentences = sentences
         self._counter: TokenCounter | None = None
 
     @property
@@ -237,6 +240,9 @@ class Ingestor:
                                vectors[start:start + len(chunks)],
                                [c.metadata(doc) for c in chunks])
             start += len(chunks)
+            if self.sentences is not None:  # before the commit: answers never wait for them
+                self.sentences.prepare(doc.doc_hash, [chunk_text(c.text, m) for c, m
+                                                      in zip(chunks, batch.metadatas, strict=True)])
             record = DocumentRecord(
                 doc_id=doc.doc_id, title=doc.title, kind=doc.kind, source=doc.source,
                 doc_hash=doc.doc_hash, chunks=len(chunks), units=len(doc.units),

@@ -24,4 +24,14 @@ TOPICS = frozenset({
     "due-diligence", "impact-assessment", "severity", "leverage", "remedy", "policy",
     # internet governance
     "icann",
+    # laws that make due diligence mandatory, and the legal overlays beside it
+    "mandatory-due-diligence", "reporting", "sanctions", "finance",
+    # hardware supply chains
+    "supply-chain", "forced-labour", "conflict-minerals",
+    # telecom and platform dilemmas
+    "encryption", "data-retention", "platforms", "artificial-intelligence", "content-moderation",
+    # conflict and people at risk
+    "conflict-affected", "human-rights-defenders", "whistleblowers", "women", "religious-minorities",
+    # where a case comes from
+    "real-case",
 })

@@ -20,8 +20,9 @@ CASE_NOTICES = (
     "it does not describe any real company.",
     "> Case prepared for the HRDD Assistant library from public reporting",
 )
-CASE_SECTIONS = ["Situation", "Human rights at stake", "What the guidance says",
-                 "Options considered", "What was done and why", "Lessons"]
+CASE_SECTIONS = ["In short", "Situation", "Human rights at stake", "What the guidance says",
+                 "Options considered", "What was done and why", "Lessons", "What to do",
+                 "Watch for and escalate when"]
 H2 = re.compile(r"^## (\d+)\. (\S.*)$")
 H3 = re.compile(r"^### (\d+)\.(\d+) (\S.*)$")
 
@@ -129,7 +130,7 @@ def test_guidance_ends_with_questions_to_work_through(path):
 
 @pytest.mark.parametrize("path", [p for p in FILES if read(p)[0]["kind"] == "case-study"],
                          ids=lambda p: p.stem)
-def test_case_studies_have_the_six_sections(path):
+def test_case_studies_have_the_nine_sections(path):
     _, body = read(path)
     names = [re.sub(r"^\d+\. ", "", h) for h in h2_sections(body)]
     assert names == CASE_SECTIONS
@@ -268,3 +269,54 @@ def test_readme_lists_every_document_and_the_topic_vocabulary():
         assert read(path)[0]["url"] in readme
     listed = re.search(r"The topic vocabulary is: (.*?)\.\n\n", readme, re.S).group(1)
     assert {t.strip() for t in listed.replace("\n", " ").split(",")} == TOPICS
+
+
+# ----- the parts the answer is built from (corpus/README.md, "The parts the answer is built from")
+IN_SHORT_ITEM = re.compile(r"^- (?P<q>[A-Z][^?]{8,}\?) (?P<a>[A-Z\"“].{20,}[.)”\"])$")
+
+
+def named_section(body: str, name: str) -> str:
+    found = [text for heading, text in h2_sections(body).items()
+             if re.sub(r"^\d+\. ", "", heading) == name]
+    assert len(found) == 1, f"needs exactly one section called {name!r}"
+    return found[0]
+
+
+def items(text: str, marker: str) -> list[str]:
+    return [ln for ln in text.splitlines() if re.match(marker, ln)]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_opens_with_in_short_questions_and_answers(path):
+    """Section 1 holds the bottom lines: each bullet is a question, then the library's answer."""
+    _, body = read(path)
+    first = list(h2_sections(body))[0]
+    assert first == "1. In short"
+    bullets = items(h2_sections(body)[first], r"^- ")
+    assert 2 <= len(bullets) <= 5, bullets
+    for bullet in bullets:
+        assert IN_SHORT_ITEM.match(bullet), f"not '- Question? Answer.': {bullet!r}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_says_what_to_do_and_what_to_watch_for(path):
+    _, body = read(path)
+    steps = items(named_section(body, "What to do"), r"^\d+\. ")
+    assert 3 <= len(steps) <= 8
+    for n, step in enumerate(steps, 1):
+        assert step.startswith(f"{n}. ") and step.endswith((".", ".)")), step
+    watch = named_section(body, "Watch for and escalate when")
+    assert h3_headings(watch) == ["Red flags", "Escalate when"]
+    assert len(items(watch, r"^- ")) >= 4
+    assert "TODO" not in body
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_section_questions_point_at_sections_that_exist(path):
+    meta, body = read(path)
+    numbers = {m.group(1) for m in re.finditer(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", body, re.M)}
+    questions = meta.get("questions") or {}
+    assert isinstance(questions, dict)
+    for section, asked in questions.items():
+        assert str(section) in numbers, f"no section {section}"
+        assert asked and all(isinstance(q, str) and len(q) >= 3 for q in asked)

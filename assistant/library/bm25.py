@@ -1,22 +1,35 @@
-"""Keyword search: BM25 over the stored chunks, with a real tokenizer.
+"""Keyword search: BM25 over the stored chunks, with a Snowball stemmer.
 
 Built from the committed chunks in the store and cached on disk under the library's version,
-so it stays in step with ingest (a removed document is gone from both) and loads fast.
+so it stays in step with ingest (a removed document is gone from both) and loads fast. The
+cache is plain arrays (`numpy` with pickling refused) and JSON: a file planted in the data
+folder cannot run code when it is loaded. The cache is an optimisation only: when it cannot be
+read it is rebuilt, and when it cannot be written (a full disk) the index still serves from
+memory.
+
+A chunk's section questions (front matter `questions`, see corpus/README.md) are indexed with
+its text: they are the words users type for what the section says.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
-import pickle
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import Stemmer  # PyStemmer: the Snowball stemmers, a C extension with no data to download
 
 from assistant.library.store import StoredChunk
+
+log = logging.getLogger(__name__)
 
 STOPWORDS = frozenset("""
 a an and are as at be been being but by can could did do does doing for from had has have having
@@ -27,29 +40,26 @@ yours about above after again against all am any because before below between bo
 few further just more most no nor not now only other over own same shall may might must also
 """.split())
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-SUFFIXES = ("ational", "ization", "fulness", "iveness", "ations", "ation", "ments", "ment",
-            "ness", "ings", "ing", "ies", "ied", "ers", "er", "ed", "ly", "es", "s")
+_STEMMER = Stemmer.Stemmer("english")
+CACHE_FORMAT = 2  # bump when the analyser or the arrays change: older caches are rebuilt
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """A light suffix-stripping stemmer: 'shutdowns' ~ 'shutdown', 'surveilling' ~ 'surveil'."""
-    if len(word) <= 4 or word.isdigit():
-        return word
-    for suf in SUFFIXES:
-        if word.endswith(suf) and len(word) - len(suf) >= 3:
-            base = word[: -len(suf)]
-            if suf in ("ies", "ied"):
-                return base + "y"
-            if suf in ("s", "es") and base.endswith("s"):
-                return word[:-1] if suf == "s" else base
-            return base
-    return word
+    """Snowball (Porter 2) stem: 'principles' ~ 'principle' ~ 'principl', 'laws' ~ 'law'."""
+    return _STEMMER.stemWord(word)
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, punctuation-free, stop words dropped, stemmed."""
     words = TOKEN.findall(text.lower().replace("\u2019", "'"))
     return [stem(w.split("'")[0]) for w in words if w not in STOPWORDS and len(w) > 1]
+
+
+def indexed_text(chunk: StoredChunk) -> str:
+    """What BM25 sees of a chunk: title, heading path, section questions and the text."""
+    m = chunk.metadata
+    return f"{m.get('title', '')} {m.get('heading_path', '')} {m.get('questions', '')} {chunk.text}"
 
 
 @dataclass(frozen=True)
@@ -59,41 +69,44 @@ class KeywordHit:
 
 
 class KeywordIndex:
-    """An inverted index with BM25 scoring (k1=1.2, b=0.75) over a fixed list of chunks."""
+    """An inverted index with BM25 scoring (k1=1.2, b=0.75) over a fixed list of chunks.
 
-    def __init__(self, chunks: list[StoredChunk], k1: float = 1.2, b: float = 0.75):
+    Postings are compressed-row arrays: term t's chunks are `docs[offsets[t]:offsets[t+1]]`.
+    """
+
+    def __init__(self, chunks: list[StoredChunk], k1: float = 1.2, b: float = 0.75,
+                 arrays: dict | None = None):
         self.chunks = chunks
         self.k1, self.b = k1, b
-        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        lengths = np.zeros(len(chunks), dtype=np.float32)
-        for i, ch in enumerate(chunks):
-            meta = ch.metadata
-            text = f"{meta.get('title', '')} {meta.get('heading_path', '')} {ch.text}"
-            counts = Counter(tokenize(text))
-            lengths[i] = sum(counts.values())
-            for term, tf in counts.items():
-                postings[term].append((i, tf))
-        self.lengths = lengths
-        self.avg = float(lengths.mean()) if len(chunks) else 1.0
+        a = arrays if arrays is not None else _build(chunks)
+        self.terms: dict[str, int] = a["terms"]
+        self.offsets, self.docs, self.tfs = a["offsets"], a["docs"], a["tfs"]
+        self.lengths = a["lengths"]
         n = len(chunks)
-        self.postings = {
-            t: (np.array([d for d, _ in p], dtype=np.int32), np.array([f for _, f in p], np.float32),
-                math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)))
-            for t, p in postings.items()
-        }
+        df = np.diff(self.offsets).astype(np.float32)
+        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        self.avg = float(self.lengths.mean()) if n else 1.0
         self.doc_ids = np.array([c.metadata.get("doc_id", "") for c in chunks], dtype=object)
 
     def __len__(self) -> int:
         return len(self.chunks)
 
+    def idf_of(self, term: str) -> float:
+        """How rare a (stemmed) term is in the library; a term the library lacks is rarest."""
+        i = self.terms.get(term)
+        n = len(self.chunks)
+        return float(self.idf[i]) if i is not None else math.log(1 + (n + 0.5) / 0.5)
+
     def search(self, query: str, n: int, allowed_docs: Iterable[str] | None = None) -> list[KeywordHit]:
         scores = np.zeros(len(self.chunks), dtype=np.float32)
         norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avg, 1e-9))
         for term in set(tokenize(query)):
-            if term not in self.postings:
+            t = self.terms.get(term)
+            if t is None:
                 continue
-            docs, tfs, idf = self.postings[term]
-            scores[docs] += idf * tfs * (self.k1 + 1) / (tfs + norm[docs])
+            lo, hi = self.offsets[t], self.offsets[t + 1]
+            docs, tfs = self.docs[lo:hi], self.tfs[lo:hi]
+            scores[docs] += self.idf[t] * tfs * (self.k1 + 1) / (tfs + norm[docs])
         if allowed_docs is not None:
             mask = np.isin(self.doc_ids, list(allowed_docs))
             scores = np.where(mask, scores, 0.0)
@@ -103,20 +116,80 @@ class KeywordIndex:
         return [KeywordHit(int(i), float(scores[i])) for i in top if scores[i] > 0]
 
 
+def _build(chunks: list[StoredChunk]) -> dict:
+    postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    lengths = np.zeros(len(chunks), dtype=np.float32)
+    for i, ch in enumerate(chunks):
+        counts = Counter(tokenize(indexed_text(ch)))
+        lengths[i] = sum(counts.values())
+        for term, tf in counts.items():
+            postings[term].append((i, tf))
+    terms = {t: i for i, t in enumerate(postings)}
+    sizes = np.array([len(p) for p in postings.values()], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    flat = [pair for p in postings.values() for pair in p]
+    docs = np.array([d for d, _ in flat], dtype=np.int32)
+    tfs = np.array([f for _, f in flat], dtype=np.float32)
+    return {"terms": terms, "offsets": offsets, "docs": docs, "tfs": tfs, "lengths": lengths}
+
+
 def load_or_build(cache_dir: Path, version: str, chunks_fn) -> KeywordIndex:
     """The index for this library version from the cache, or built anew and cached."""
-    path = cache_dir / "keyword-index.pkl"
-    try:
-        with open(path, "rb") as fh:
-            cached_version, index = pickle.load(fh)
-        if cached_version == version:
-            return index
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError):
-        pass  # missing or from another version of the code: rebuild
-    index = KeywordIndex(list(chunks_fn()))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump((version, index), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    chunks = list(chunks_fn())
+    arrays = _load(cache_dir, version, [c.chunk_id for c in chunks])
+    if arrays is not None:
+        return KeywordIndex(chunks, arrays=arrays)
+    index = KeywordIndex(chunks)
+    _save(cache_dir, version, index)
     return index
+
+
+def _paths(cache_dir: Path) -> tuple[Path, Path]:
+    return cache_dir / "keyword-index.npz", cache_dir / "keyword-index.json"
+
+
+def _load(cache_dir: Path, version: str, chunk_ids: list[str]) -> dict | None:
+    arrays_path, meta_path = _paths(cache_dir)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if (meta.get("format") != CACHE_FORMAT or meta.get("version") != version
+                or meta.get("chunk_ids") != chunk_ids):
+            return None
+        with np.load(arrays_path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("offsets", "docs", "tfs", "lengths")}
+        arrays["terms"] = {t: i for i, t in enumerate(meta["terms"])}
+        if len(arrays["offsets"]) != len(meta["terms"]) + 1:
+            return None
+        return arrays
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, damaged or from another version of the code: rebuild
+
+
+def _save(cache_dir: Path, version: str, index: KeywordIndex) -> None:
+    """Write the cache (arrays first, then the JSON that names them); failure is not fatal."""
+    arrays_path, meta_path = _paths(cache_dir)
+    tmp_arrays = arrays_path.with_name("keyword-index.tmp.npz")
+    tmp_meta = meta_path.with_suffix(".json.tmp")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp_arrays, offsets=index.offsets, docs=index.docs, tfs=index.tfs,
+                 lengths=index.lengths)
+        tmp_meta.write_text(json.dumps({
+            "format": CACHE_FORMAT, "version": version,
+            "chunk_ids": [c.chunk_id for c in index.chunks],
+            "terms": sorted(index.terms, key=index.terms.get)}), encoding="utf-8")
+        os.replace(tmp_arrays, arrays_path)
+        os.replace(tmp_meta, meta_path)  # atomic: a reader never sees half a file
+    except OSError as e:
+        for tmp in (tmp_arrays, tmp_meta):
+            _remove(tmp)
+        log.warning("The keyword-index cache could not be written to %s (%s); the index is "
+                    "kept in memory and rebuilt at the next start.", cache_dir,
+                    e.strerror or e)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # its folder is gone or not a folder: nothing was left there

@@ -1,22 +1,57 @@
-"""Hybrid retrieval: dense (Chroma) plus BM25, fused by reciprocal rank, de-duplicated, diversified."""
+"""Hybrid retrieval: dense (Chroma), BM25 and section questions, fused by reciprocal rank,
+ranked by section, de-duplicated, diversified; and whether the library covers the question.
+
+Three ranked lists are fused: the chunks nearest the question's vector, the best BM25 chunks,
+and the chunks of the sections whose declared questions (front matter `questions`) are
+nearest the question. Chunks of one top-level section support each other: the section, not
+the chunk, is what answers. For a dilemma or a how-to question a case study's actions rank
+above its narrative. A question is declined unless the library is close to it (dense or
+keyword score) and either a section question matches it or the best sections hold most of its
+rarer words (`coverage`), so a near-domain question ("transfer pricing") is not answered from
+a passage that shares one word with it.
+"""
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from assistant.answer import Passage
 from assistant.library.bm25 import KeywordIndex, load_or_build, tokenize
 from assistant.library.embedder import MiniLMEmbeddings
+from assistant.library.sections import (
+    ACTION,
+    BOTTOM_LINE,
+    CHECKLIST,
+    CHECKLIST_HEADING,
+    NARRATIVE,
+    SectionMap,
+    checklist_items,
+    section_key,
+    to_passage,
+)
+from assistant.library.sentence_vectors import SentenceIndex, chunk_text
 from assistant.library.store import DocumentRecord, LibraryStore, StoredChunk
+from assistant.question import question_type, wants_action
 from assistant.settings import RetrievalSettings
+
+__all__ = ["CHECKLIST_HEADING", "Filters", "HybridRetriever", "Retrieval", "checklist_items",
+           "to_passage"]
 
 # In diversification, how much a passage resembles one already chosen because it comes from
 # the same document (the rest is shared words).
 SAME_DOCUMENT = 0.7
-CHECKLIST_HEADING = "Questions to work through"  # the corpus convention for a checklist section
 WORD_CACHE = 50_000  # chunks whose word sets are kept between queries (a few tens of MB)
+SECTION_SUPPORT = 0.3  # share of the other chunks' scores a chunk of the same section gains
+ACTION_WEIGHT, NARRATIVE_WEIGHT = 1.25, 0.7  # case-study sections, for dilemmas and how-tos
+KEY_FLOOR = 0.3  # section questions less similar than this are not candidates
+# The relevance score: dense similarity + these weights times the nearest section question's
+# similarity and the best documents' coverage of the question's terms. Fitted (logistic
+# regression) on the golden set's tune half, 2026-12-01; see evals/README.md.
+KEY_WEIGHT, COVERAGE_WEIGHT = 2.8, 2.4
+LENT_SHARE = 0.5  # of an In-short chunk's score, what its document's best other chunk gains
 
 
 @dataclass(frozen=True)
@@ -38,39 +73,27 @@ class Retrieval:
     timings: dict[str, float] = field(default_factory=dict)
     vector: list[float] = field(default_factory=list)
     weak: bool = False  # relevant, but only just: the closest passages may not address it
-
-
-def checklist_items(text: str) -> list[tuple[int, int]]:
-    """Offsets of the questions in a 'Questions to work through' list (marker excluded)."""
-    items = []
-    for m in re.finditer(r"^[ \t]*(?:\d{1,2}[.)]|[-*•])[ \t]+(.+?)[ \t]*$", text, re.M):
-        if m.group(1).rstrip().endswith("?"):
-            items.append((m.start(1), m.end(1)))
-    return items
-
-
-def to_passage(ch: StoredChunk, score: float, dense: float | None, kw: float | None) -> Passage:
-    m = ch.metadata
-    return Passage(
-        chunk_id=ch.chunk_id, doc_id=m.get("doc_id", ""), title=m.get("title", ""),
-        kind=m.get("kind", ""), text=ch.text, page=m.get("page"), section=m.get("section"),
-        start=int(m.get("start", 0)), end=int(m.get("end", 0)), score=score, dense_score=dense,
-        keyword_score=kw, source=m.get("source", ""), context=m.get("heading_path", ""),
-    )
+    best_key: float = 0.0  # similarity of the nearest section question
+    coverage: float = 0.0  # share of the question's term weight the best documents hold
+    kind: str = ""  # the question's type (assistant.question)
 
 
 class HybridRetriever:
     """Finds the passages of the library that bear on a question."""
 
     def __init__(self, store: LibraryStore, embedder: MiniLMEmbeddings, s: RetrievalSettings,
-                 cache_dir):
+                 cache_dir, sentences: SentenceIndex | None = None):
         self.store = store
         self.embedder = embedder
         self.s = s
         self.cache_dir = cache_dir
+        self.sentences = sentences or SentenceIndex(cache_dir, embedder)
         self._version = ""
         self._docs: dict[str, DocumentRecord] = {}
         self._index: KeywordIndex | None = None
+        self._sections: SectionMap | None = None
+        self._keys = np.zeros((0, 1), np.float32)  # section-question vectors
+        self._key_chunk = np.zeros(0, np.int32)  # the chunk each question vector points at
         # Word sets of chunks seen by recent queries: de-duplication and diversification compare
         # them, and tokenising 60 candidates twice a query was the largest part of fusing.
         self._words: dict[str, frozenset[str]] = {}
@@ -83,13 +106,38 @@ class HybridRetriever:
         self._docs = {d.doc_id: d for d in self.store.documents()}
         self._index = load_or_build(self.cache_dir, f"{self.store.name}:{version}",
                                     self.store.committed_chunks)
+        self._sections = SectionMap(self._index.chunks)
+        self._load_keys()
         self._version = version
         self._words = {}
+
+    def _load_keys(self) -> None:
+        by_doc: dict[str, list[int]] = {}
+        for i, ch in enumerate(self._index.chunks):
+            if ch.metadata.get("questions"):
+                by_doc.setdefault(str(ch.metadata.get("doc_hash")), []).append(i)
+        mats, owners = [], []
+        for doc_hash, idx in by_doc.items():
+            texts = [chunk_text(self._index.chunks[i].text, self._index.chunks[i].metadata)
+                     for i in idx]
+            vectors = self.sentences.question_vectors(doc_hash, texts)
+            for i, t in zip(idx, texts, strict=True):
+                q = vectors[t.key]
+                mats.append(q)
+                owners += [i] * len(q)
+        dim = self.embedder.dimension
+        self._keys = np.concatenate(mats) if mats else np.zeros((0, dim), np.float32)
+        self._key_chunk = np.array(owners, dtype=np.int32)
 
     @property
     def index(self) -> KeywordIndex:
         self.refresh()
         return self._index
+
+    @property
+    def sections(self) -> SectionMap:
+        self.refresh()
+        return self._sections
 
     @property
     def documents(self) -> dict[str, DocumentRecord]:
@@ -116,87 +164,130 @@ class HybridRetriever:
         dense = self.store.query(vector, self.s.candidates, allowed)
         t3 = time.perf_counter()
         kw_hits = self._index.search(query, self.s.candidates, allowed)
+        key_hits = self._key_search(vector, allowed)
         t4 = time.perf_counter()
         t.update(refresh=t1 - t0, embed_query=t2 - t1, dense=t3 - t2, keyword=t4 - t3)
 
+        kind = question_type(query)
         fused: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}
         dense_of: dict[str, float] = {}
         kw_of: dict[str, float] = {}
-        for rank, ch in enumerate(dense):
-            fused[ch.chunk_id] = fused.get(ch.chunk_id, 0) + 1 / (self.s.rrf_k + rank + 1)
-            chunks[ch.chunk_id], dense_of[ch.chunk_id] = ch, ch.similarity
-        for rank, hit in enumerate(kw_hits):
-            ch = self._index.chunks[hit.index]
+
+        def add(rank: int, ch: StoredChunk) -> None:
             fused[ch.chunk_id] = fused.get(ch.chunk_id, 0) + 1 / (self.s.rrf_k + rank + 1)
             chunks.setdefault(ch.chunk_id, ch)
-            kw_of[ch.chunk_id] = hit.score
-        for cid, ch in chunks.items():
-            if ch.metadata.get("kind") == "case-study":
-                fused[cid] *= self.s.case_study_weight
+
+        for rank, ch in enumerate(dense):
+            add(rank, ch)
+            dense_of[ch.chunk_id] = ch.similarity
+        for rank, hit in enumerate(kw_hits):
+            add(rank, self._index.chunks[hit.index])
+            kw_of[self._index.chunks[hit.index].chunk_id] = hit.score
+        for rank, (i, _) in enumerate(key_hits):
+            add(rank, self._index.chunks[i])
+        self._weigh_sections(fused, chunks, kind)
+        self._lend_bottom_lines(fused, chunks)
         ranked = sorted(fused, key=lambda c: -fused[c])
-        ranked = self._collapse_duplicates(ranked, chunks)
+        ranked = self._one_per_section(self._collapse_duplicates(ranked, chunks), chunks)
         chosen = self._diversify(ranked, fused, chunks, k)
         t["fuse"] = time.perf_counter() - t4
         passages = [to_passage(chunks[c], fused[c], dense_of.get(c), kw_of.get(c)) for c in chosen]
         best_dense = max(dense_of.values(), default=0.0)
         best_kw = max(kw_of.values(), default=0.0)
-        relevant = best_dense >= self.s.min_dense or (
+        best_key = max((s for _, s in key_hits), default=0.0)
+        coverage = self._sections.coverage(query, passages, self._index.idf_of)
+        close = max(best_dense, best_key) >= self.s.min_dense or (
             best_kw >= self.s.min_keyword and best_dense >= self.s.min_dense - 0.05)
-        weak = relevant and best_dense < self.s.weak_match
-        return Retrieval(passages, relevant, best_dense, best_kw, t, vector, weak)
+        relevance = best_dense + KEY_WEIGHT * best_key + COVERAGE_WEIGHT * coverage
+        relevant = close and relevance >= self.s.min_relevance
+        weak = relevant and max(best_dense, best_key) < self.s.weak_match
+        return Retrieval(passages, relevant, best_dense, best_kw, t, vector, weak,
+                         best_key=best_key, coverage=coverage, kind=kind)
+
+    def _key_search(self, vector, allowed: list[str] | None) -> list[tuple[int, float]]:
+        """Chunks whose section questions are nearest the question: (chunk index, similarity)."""
+        if not len(self._keys):
+            return []
+        sims = self._keys @ np.asarray(vector, dtype=np.float32)
+        best: dict[int, float] = {}
+        for j in np.argsort(-sims)[: self.s.candidates * 4]:
+            if sims[j] < KEY_FLOOR:
+                break
+            i = int(self._key_chunk[j])
+            if allowed is not None and self._index.chunks[i].metadata.get("doc_id") not in allowed:
+                continue
+            best[i] = max(best.get(i, 0.0), float(sims[j]))
+        return sorted(best.items(), key=lambda x: -x[1])[: self.s.candidates]
+
+    def _weigh_sections(self, fused: dict[str, float], chunks: dict[str, StoredChunk],
+                        kind: str) -> None:
+        """Chunks of one section support each other; case studies, by section role."""
+        totals: dict[tuple[str, str], float] = {}
+        for cid, ch in chunks.items():
+            key = section_key(ch.metadata)
+            totals[key] = totals.get(key, 0.0) + fused[cid]
+        action = wants_action(kind)
+        for cid, ch in chunks.items():
+            own = fused[cid]
+            fused[cid] = own + SECTION_SUPPORT * (totals[section_key(ch.metadata)] - own)
+            if ch.metadata.get("kind") == "case-study":
+                fused[cid] *= self.s.case_study_weight
+                section = self._sections.of(ch.metadata)
+                if action and section is not None:
+                    fused[cid] *= {ACTION: ACTION_WEIGHT, NARRATIVE: NARRATIVE_WEIGHT}.get(
+                        section.role, 1.0)
+
+    def _lend_bottom_lines(self, fused: dict[str, float], chunks: dict[str, StoredChunk]) -> None:
+        """An `In short` chunk that matches vouches for its document: its score goes to the
+        document's best other candidate, which takes its place (the composer reads the
+        bottom lines itself; the passages should be the sections that explain them)."""
+        for cid in [c for c in fused if self._role_of(chunks[c]) == BOTTOM_LINE]:
+            doc = chunks[cid].metadata.get("doc_id")
+            others = [c for c in fused if c != cid and chunks[c].metadata.get("doc_id") == doc
+                      and self._role_of(chunks[c]) != BOTTOM_LINE]
+            if others:
+                best = max(others, key=lambda c: fused[c])
+                fused[best] += LENT_SHARE * fused.pop(cid)
+
+    def _role_of(self, chunk: StoredChunk) -> str | None:
+        section = self._sections.of(chunk.metadata)
+        return section.role if section else None
+
+    @staticmethod
+    def _one_per_section(ranked: list[str], chunks: dict[str, StoredChunk]) -> list[str]:
+        """The best chunk of each section only: the composer reads the section whole, and a
+        section's other chunks would crowd other documents out of the list."""
+        seen, kept = set(), []
+        for cid in ranked:
+            key = section_key(chunks[cid].metadata)
+            if key[1] and key in seen:
+                continue
+            seen.add(key)
+            kept.append(cid)
+        return kept
 
     # ----- the checklist that fits a question
     def checklist(self, found: Retrieval, filters: Filters = Filters()
                   ) -> tuple[Passage, list[tuple[int, int]]] | None:
-        """The 'Questions to work through' section that best fits the question, with the
-        offsets of its questions; None if none is close enough.
+        """The 'Questions to work through' list of the document that answers the question.
 
-        Candidates are the checklist sections nearest the question (within the filters);
-        the document of the best passage comes first, then any retrieved document, then
-        documents of kind checklist.
+        Only a document among the best retrieved ones qualifies (its topic is the question's),
+        the best-ranked first; a checklist is never borrowed from an unrelated document.
         """
-        sections = sorted({str(c.metadata.get("section")) for c in self.index.chunks
-                           if CHECKLIST_HEADING.lower() in str(c.metadata.get("section", "")).lower()})
-        if not sections or not found.vector or not found.passages:
+        if not found.passages:
             return None
-        hits = self.store.query(found.vector, 6, self.allowed(filters),
-                                where={"section": {"$in": sections}})
-        top = found.passages[0].doc_id
-        retrieved = {p.doc_id for p in found.passages}
-        docs = self.documents
-
-        def fit(hit: StoredChunk) -> float:
-            doc_id = hit.metadata.get("doc_id")
-            kind = docs[doc_id].kind if doc_id in docs else ""
-            return (hit.similarity + 0.1 * (doc_id == top) + 0.05 * (doc_id in retrieved)
-                    + 0.03 * (kind == "checklist"))
-
-        for hit in sorted(hits, key=fit, reverse=True):
-            if hit.similarity < self.s.min_dense:
+        allowed = self.allowed(filters)
+        order = list(dict.fromkeys(p.doc_id for p in found.passages[:3]))
+        for doc_id in order:
+            if allowed is not None and doc_id not in allowed:
                 continue
-            section = self.section_passage(hit.metadata["doc_id"], hit.metadata["section"])
-            items = checklist_items(section.text) if section else []
-            if len(items) >= 3:
-                return section, items
+            for section in self.sections.with_role(doc_id, CHECKLIST):
+                for passage in self.sections.passages(section):
+                    items = checklist_items(passage.text)
+                    if len(items) >= 3:
+                        return passage, items
         return None
-
-    def section_passage(self, doc_id: str, heading: str) -> Passage | None:
-        """A whole section of a document, put back together from its chunks."""
-        parts = sorted((c for c in self.index.chunks
-                        if c.metadata.get("doc_id") == doc_id
-                        and c.metadata.get("section") == heading),
-                       key=lambda c: c.metadata.get("start", 0))
-        if not parts:
-            return None
-        text, end = parts[0].text, parts[0].metadata["end"]
-        for c in parts[1:]:
-            start = c.metadata["start"]
-            text += c.text[end - start:] if start < end else "\n\n" + c.text
-            end = max(end, c.metadata["end"])
-        first = to_passage(parts[0], 1.0, None, None)
-        return replace(first, text=text, end=first.start + len(text))
-
 
     def _words_of(self, chunk: StoredChunk) -> frozenset[str]:
         words = self._words.get(chunk.chunk_id)

@@ -142,18 +142,22 @@ class Session:
 
     def answer(self, question: str, history=(), live: bool = False) -> Answer:
         """The answer; on a terminal, a spinner and then the tokens as they arrive."""
+        from assistant.chain import AnswerPipeline
+
+        request = {"question": question, "history": history, "mode": self.mode, "k": self.k,
+                   "filters": self.filters}
+        pipeline = AnswerPipeline(self.assistant)
         if not (live and out.is_terminal):
-            return self.assistant.answer(question, history, mode=self.mode, k=self.k,
-                                         filters=self.filters)
+            return pipeline.invoke(request)
         tokens: list[str] = []
         with Live(Spinner("dots", text="Searching the library..."), console=out,
                   transient=True, refresh_per_second=8) as screen:
-            def on_token(token: str) -> None:
-                tokens.append(token)
+            for piece in pipeline.stream(request):
+                if isinstance(piece, Answer):
+                    return piece
+                tokens.append(piece)
                 screen.update(Text("".join(tokens), style="dim"))
-
-            return self.assistant.answer(question, history, mode=self.mode, k=self.k,
-                                         filters=self.filters, on_token=on_token)
+        raise RuntimeError("the answer pipeline ended without an answer")
 
     def print_answer(self, question: str, many: bool = False) -> bool:
         from assistant.engine import QuestionError

@@ -121,9 +121,15 @@ def _answer(assistant, question: str, history: list[Answer], filters: Filters) -
     result: dict = {}
 
     def work() -> None:
+        from assistant.chain import AnswerPipeline
+
         try:
-            result["answer"] = assistant.answer(question, history, filters=filters,
-                                                on_token=tokens.put)
+            request = {"question": question, "history": history, "filters": filters}
+            for piece in AnswerPipeline(assistant).stream(request):
+                if isinstance(piece, Answer):
+                    result["answer"] = piece
+                else:
+                    tokens.put(piece)
         except Exception as exc:  # noqa: BLE001 - shown to the user below
             result["error"] = exc
         finally:

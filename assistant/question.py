@@ -1,0 +1,71 @@
+"""What kind of question a user asked, from its words alone (no model): the answer's shape.
+
+- `yes-no`: a dilemma asking for a verdict ("can we sell ...?", "ok to ship??", "..., right?");
+  the answer leads with the library's verdict.
+- `how-to`: asks what to do ("what do we do", "how should we respond", "what are our options").
+- `list`: asks for the items of a list ("what are the seven components ...").
+- `what-is`: asks for a fact or an explanation; the default.
+
+The rules are checked against every question of the golden set (tests/test_question.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+YES_NO, HOW_TO, LIST, WHAT_IS = "yes-no", "how-to", "list", "what-is"
+
+_HOW_TO = re.compile(
+    r"\b(what (do|should|can|shall) (we|i|they)( \w+)? do|what now|what are (our|my|the) options|"
+    r"how (do|should|can|would|could) (we|i)\b|how to\b|how do(es)? (one|a company)|"
+    r"what should .{0,40}\b(look at|do|include|cover)\b|what steps|which steps|"
+    r"who should (we|i)|where do (we|i) start|how (do|can) we even|"
+    r"which (ones|risks|impacts|issues) (do|should) (we|i))", re.I)
+_LIST = re.compile(
+    r"^\s*(what|which|name|list)\b.{0,40}\b(are|were)\b.{0,30}\b(the )?(\w+ )?(steps|components|"
+    r"criteria|pillars|principles|standards|considerations|areas|categories|outcomes|aims|"
+    r"indicators|elements|parts|ps|streams|approaches|questions|requirements|duties|rights|"
+    r"forms|ways|functions)\b|^\s*list\b|\b(seven|six|five|four|three|eight|two|nine|ten) "
+    r"([\w-]+ ){0,2}(steps|components|criteria|pillars|standards|considerations|streams|aims|"
+    r"functions|indicators|principles)\b|^\s*what (criteria|steps|forms|areas|categories)\b",
+    re.I)
+_VERDICT_START = re.compile(
+    r"^\s*(can|could|may|might|should|shall|must|is|are|am|was|were|do|does|did|will|would|"
+    r"have|has|need|ok|okay|any reason|can'?t|cannot|won'?t|isn'?t|aren'?t|don'?t|doesn'?t|"
+    r"shouldn'?t|wouldn'?t)\b", re.I)
+_VERDICT_ANYWHERE = re.compile(
+    r"(\b(ok|okay|fine|allowed|acceptable|good enough|a deal breaker|a red flag|red flag|"
+    r"a problem|problem|legal|safe) to\b|\bok to \w+|, right\s*\?|\bright\s*\?+\s*$|"
+    r"\bor not\b|\b(should|can|may|could|must) (we|i|hr|they|the company|our \w+)\b|"
+    r"\b(do|does|did) (we|i|they) (just |really |still )?\w+|\bis (it|that|this) "
+    r"(ok|okay|fine|legal|allowed|enough|good enough|a problem|a deal breaker)\b|"
+    r"\b(red flag|problem|deal breaker|thoughts)\s*\?+\s*$|\bare we (ok|fine|off the hook|"
+    r"covered|allowed)\b|\bwont\b.{0,70}\?\s*$)", re.I)
+
+
+_WH = re.compile(r"\b(what|whats|what's|how|why|when|where|which|who|whom|whose)\b", re.I)
+
+
+def question_type(question: str) -> str:
+    """The shape the answer to `question` should take: yes-no, how-to, list or what-is."""
+    q = " ".join(question.split())
+    # The question is the last sentence that asks one; the rest is context typed around it.
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", q) if s] or [q]
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    last = (asking or sentences)[-1]
+    if _LIST.search(q) and not _VERDICT_START.match(last):
+        return LIST
+    if _HOW_TO.search(last):
+        return HOW_TO
+    if _VERDICT_START.match(last) or _VERDICT_ANYWHERE.search(last):
+        return YES_NO
+    if last.rstrip().endswith("?") and not _WH.search(last):
+        return YES_NO  # a question with no wh-word asks for a yes or a no ("... fine?")
+    if _HOW_TO.search(q):
+        return HOW_TO
+    return WHAT_IS
+
+
+def wants_action(kind: str) -> bool:
+    """Whether the answer should lead with what to do (dilemmas and how-to questions)."""
+    return kind in (YES_NO, HOW_TO)

@@ -1,0 +1,88 @@
+"""The structured answer a practitioner reads first: bottom line, steps, watch for, one case."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.composition import build_assistant
+
+pytestmark = pytest.mark.slow
+
+POLICE = ("two police officers came to our office for a user's messages and location, no "
+          "warrant, nothing in writing. do we hand it over?")
+GRIEVANCE = "What makes a grievance mechanism effective?"
+MISUSE = "An NGO report says a government customer used our monitoring product against " \
+         "journalists. What do we do now?"
+
+
+@pytest.fixture(scope="module")
+def assistant(corpus_library):
+    return build_assistant(corpus_library.settings, library=corpus_library)
+
+
+def test_a_yes_no_dilemma_leads_with_the_librarys_verdict(assistant):
+    answer = assistant.answer(POLICE)
+
+    assert answer.text.startswith("**Bottom line**")
+    assert answer.parts.kind == "yes-no"
+    assert answer.parts.direction == "no"
+    assert answer.parts.bottom_line[0].startswith("No")
+
+
+def test_the_steps_are_the_answering_documents_whole_what_to_do_list_in_order(assistant):
+    answer = assistant.answer(MISUSE)
+    steps = [re.sub(r" \[\d+\]$", "", s) for s in answer.parts.steps]
+    source = next(c for c in answer.citations if steps[0] in c.quote)
+    listed = [m.group(1) for m in re.finditer(r"^\d+\. (.+)$", "1. " + source.quote, re.M)]
+
+    assert len(steps) >= 3
+    assert steps == listed  # the whole list, in the library's order
+    assert "What to do" in (source.section or "")
+
+
+def test_a_list_question_gets_every_item_of_the_list(assistant):
+    answer = assistant.answer(GRIEVANCE)
+    criteria = ["legitimate", "accessible", "predictable", "equitable", "transparent",
+                "rights-compatible", "continuous learning", "engagement and dialogue"]
+
+    assert all(c in answer.text.lower() for c in criteria), answer.text
+
+
+@pytest.mark.parametrize("question", [POLICE, MISUSE, GRIEVANCE,
+                                      "Regulator told us to cut mobile data before the "
+                                      "election. do we comply?"])
+def test_facts_of_a_case_appear_only_under_that_cases_name(assistant, question):
+    answer = assistant.answer(question)
+    kinds = {p.doc_id: p.kind for p in answer.passages}
+    cases = {c.doc_id for c in answer.citations if kinds.get(c.doc_id) == "case-study"}
+
+    assert len(cases) <= 1
+    if cases:
+        assert answer.parts.case in {p.title for p in answer.passages if p.doc_id in cases}
+
+
+def test_a_checklist_comes_only_from_a_document_that_answers_the_question(assistant):
+    answer = assistant.answer("How should we assess the purpose, place, product and purchaser "
+                              "of a telecom export deal?")
+    top = [p.doc_id for p in answer.passages[:3]]
+
+    assert answer.parts.checklist
+    assert answer.parts.checklist_doc in top
+
+
+def test_every_part_is_in_the_json_and_rendered_in_the_text(assistant):
+    answer = assistant.answer(MISUSE)
+    parts = answer.to_dict()["parts"]
+
+    assert parts["bottom_line"] and parts["steps"] and parts["watch_for"]
+    for heading in ("**Bottom line**", "**What to do now", "**Watch for / escalate when**"):
+        assert heading in answer.text
+    assert answer.text.index("**Bottom line**") < answer.text.index("**What to do now")
+
+
+def test_a_near_domain_question_is_declined_with_the_nearest_documents(assistant):
+    answer = assistant.answer("How do we set transfer prices for intra-group services?")
+
+    assert answer.declined and answer.nearest

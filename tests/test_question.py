@@ -1,0 +1,41 @@
+"""Question understanding without a model, checked against the golden set's own questions."""
+
+from __future__ import annotations
+
+from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, question_type
+from evals.golden_set import load_golden_set
+
+GOLDEN = load_golden_set()
+ASKED = GOLDEN.by_category("factual", "dilemma")
+
+
+def test_every_question_labelled_with_a_verdict_is_read_as_a_yes_no_question():
+    labelled = [i for i in ASKED if i.direction]
+    misread = [i.question for i in labelled if question_type(i.question) != YES_NO]
+
+    assert len(labelled) >= 30
+    assert len(misread) <= len(labelled) // 20, misread  # at most one in twenty
+
+
+def test_questions_that_ask_for_the_items_of_a_list_are_read_as_list_questions():
+    for q in ["What are the seven components of the rights-respecting model for lawful "
+              "interception?", "What are the six steps of the OECD Due Diligence Guidance?",
+              "What criteria does Guiding Principle 31 set for an effective grievance mechanism?"]:
+        assert question_type(q) == LIST, q
+
+
+def test_what_do_we_do_questions_typed_with_context_are_read_as_how_to():
+    for q in ["two cops came to our office asking for a users messages. what do we do",
+              "our local staff are getting threatened because we questioned a shutdown order. "
+              "what now", "how do we even assess something like this"]:
+        assert question_type(q) == HOW_TO, q
+
+
+def test_a_question_for_a_fact_is_read_as_what_is():
+    assert question_type("When were the UN Guiding Principles endorsed, and by which body?") \
+        == WHAT_IS
+
+
+def test_the_golden_set_has_every_shape_of_question():
+    kinds = {question_type(i.question) for i in ASKED}
+    assert kinds == {YES_NO, HOW_TO, LIST, WHAT_IS}
