@@ -133,7 +133,7 @@ class AnswerParts:
             block(f"Questions to work through (from {self.checklist_title})", self.checklist,
                   numbered=True)
         if self.legal_note:
-            out.append(f"_{LEGAL_NOTE}_")
+            out.append(LEGAL_NOTE)
         return "\n".join(out).strip()
 
     def to_dict(self) -> dict:

@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from assistant.settings import Limits
 from ingest.clean import clean_pages, clean_text
+from ingest.front_matter import FrontMatterError, check_front_matter, split_front_matter
 
 MARKDOWN = {".md", ".markdown"}
 TEXT = {".txt", ".text"}
@@ -18,6 +17,7 @@ PDF = {".pdf"}
 SUPPORTED = MARKDOWN | TEXT | PDF
 KINDS = {"guidance", "case-study", "checklist", "policy", "document"}
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+MAX_TITLE = 300  # characters of a heading taken as the title
 
 
 class ParseError(Exception):
@@ -49,8 +49,8 @@ class ParsedDocument:
     url: str = ""
     summary: str = ""
     extra: dict = field(default_factory=dict)
-    # Section questions from the front matter: section number -> what users ask that it answers.
-    questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # from front matter: section number ("1", "4.2") -> the questions that section answers
+    questions: dict[str, list[str]] = field(default_factory=dict)
 
     def questions_for(self, section: str | None) -> tuple[str, ...]:
         """The questions keyed to a section's number or to the top-level section above it."""
@@ -59,25 +59,11 @@ class ParsedDocument:
             return ()
         number = m.group(1)
         top = number.split(".")[0]
-        return self.questions.get(number, ()) + (self.questions.get(top, ()) if top != number else ())
+        own = tuple(self.questions.get(number, ()))
+        return own + (tuple(self.questions.get(top, ())) if top != number else ())
 
 
 SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2})?)\.?\s")
-
-
-def section_questions(value) -> dict[str, tuple[str, ...]]:
-    """The front matter's `questions`: a mapping of section numbers to lists of questions."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ParseError("front matter field 'questions' must map section numbers to lists")
-    out = {}
-    for key, asked in value.items():
-        if not isinstance(asked, list) or not all(isinstance(q, str) for q in asked):
-            raise ParseError(f"front matter field 'questions' for section {key!r} must be a "
-                             "list of questions")
-        out[str(key)] = tuple(" ".join(q.split()) for q in asked if q.strip())
-    return out
 
 
 def slugify(text: str) -> str:
@@ -163,48 +149,22 @@ def _from_text(path: Path, data: bytes, text: str) -> ParsedDocument:
                           (Unit(text.strip()),), "sections")
 
 
-def split_front_matter(text: str) -> tuple[dict, str]:
-    """YAML front matter (between --- lines at the top) and the body after it."""
-    if not text.startswith("---"):
-        return {}, text
-    m = re.match(r"^---[ \t]*\n(.*?)\n---[ \t]*(?:\n|$)", text, re.S)
-    if not m:
-        raise ParseError("front matter starts with '---' but has no closing '---' line")
-    try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" at line {where.line + 2}" if where else ""
-        problem = getattr(err, "problem", None)
-        raise ParseError(f"front matter is not valid YAML{line}"
-                         + (f": {problem}" if problem else "")) from None
-    if not isinstance(meta, dict):
-        raise ParseError("front matter must be a set of 'key: value' lines")
-    return meta, text[m.end():]
-
-
 def _from_markdown(path: Path, data: bytes, text: str) -> ParsedDocument:
-    meta, body = split_front_matter(clean_text(text))
+    try:
+        meta, body = split_front_matter(clean_text(text))
+        fm = check_front_matter(meta, KINDS)
+    except FrontMatterError as err:
+        raise ParseError(str(err)) from None
     units = tuple(_sections(body))
     if not units:
         raise ParseError("no text after the front matter")
-    kind = str(meta.get("kind") or "document")
-    if kind not in KINDS:
-        raise ParseError(f"unknown kind '{kind}' in front matter (one of: {', '.join(sorted(KINDS))})")
-    topics = meta.get("topics") or []
-    if isinstance(topics, str):
-        topics = [t.strip() for t in topics.split(",")]
     first_heading = HEADING.search(body)
-    title = str(meta.get("title") or (first_heading.group(2) if first_heading else path.stem))
-    year = meta.get("year")
+    title = fm.title or (first_heading.group(2)[:MAX_TITLE] if first_heading else path.stem)
     return ParsedDocument(
-        doc_id=slugify(str(meta.get("id") or path.stem)),
-        title=title, kind=kind, source=str(path), doc_hash=file_hash(data), units=units,
-        unit_name="sections", topics=tuple(str(t) for t in topics),
-        publisher=str(meta.get("publisher") or ""),
-        year=int(year) if isinstance(year, int) or str(year).isdigit() else None,
-        url=str(meta.get("url") or ""), summary=" ".join(str(meta.get("summary") or "").split()),
-        questions=section_questions(meta.get("questions")),
+        doc_id=slugify(fm.id or path.stem), title=title, kind=fm.kind or "document",
+        source=str(path), doc_hash=file_hash(data), units=units, unit_name="sections",
+        topics=fm.topics, publisher=fm.publisher, year=fm.year, url=fm.url, summary=fm.summary,
+        questions=fm.questions,
     )
 
 

@@ -11,6 +11,8 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from assistant.datadir import owner_only_dir
+
 
 class IngestBusy(RuntimeError):
     """Another ingest holds the library."""
@@ -18,7 +20,7 @@ class IngestBusy(RuntimeError):
 
 @contextmanager
 def ingest_lock(data_dir: Path, wait: bool = False):
-    data_dir.mkdir(parents=True, exist_ok=True)
+    owner_only_dir(data_dir)
     with open(data_dir / "ingest.lock", "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -29,10 +31,13 @@ def ingest_lock(data_dir: Path, wait: bool = False):
                 f"Another ingest is running on {data_dir} ({holder}). Wait for it to finish, "
                 "or run again with --wait to queue behind it."
             ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
+        try:  # who holds it, for the message above; a full disk must not stop the ingest here
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}")
+            fh.flush()
+        except OSError:
+            pass
         try:
             yield
         finally:

@@ -7,12 +7,14 @@ a library built with another embedding model or chunking.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant.datadir import DiskFull, no_space
 from assistant.library.embedder import MiniLMEmbeddings, TokenCounter
 from assistant.library.sentence_vectors import SentenceIndex, chunk_text
 from assistant.library.store import ChunkBatch, DocumentRecord, LibraryMismatch, LibraryStore
@@ -29,7 +31,9 @@ from ingest.documents import (
 )
 from ingest.lock import ingest_lock
 from ingest.pdf import read_pdf_pages
+from ingest.uploads import UPLOADS
 
+log = logging.getLogger(__name__)
 SKIP_NAMES = {"readme.md", "license.md", "contributing.md"}
 
 # progress(stage, done, total, detail): stage is "parse" or "embed"
@@ -46,19 +50,53 @@ def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool
     process is writing can hang, where the lock says plainly that an ingest is running
     (IngestBusy, or a wait with `wait=True`). A library built with another embedding model
     or chunking raises LibraryMismatch, or, with `on_mismatch="rebuild"` (a library that is
-    the caller's own, like an evaluation's), is emptied and built again.
+    the caller's own, like an evaluation's), is built again (beside it, see `Ingestor.run`).
+    A write that fails for want of space raises DiskFull ("no space left on <path>"); what was
+    half-written is rolled back by the next ingest, once there is room.
     """
     if on_mismatch not in ON_MISMATCH:
         raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, not {on_mismatch!r}")
     paths = [Path(p) for p in paths]
+    try:
+        with ingest_lock(library.settings.data_dir, wait=wait):
+            ingestor = Ingestor(library.settings, library.store, library.embedder,
+                                library.sentences)
+            try:
+                return ingestor.run(paths, prune=prune, rebuild=rebuild, progress=progress)
+            except LibraryMismatch:
+                if on_mismatch == "stop" or rebuild:
+                    raise
+                return ingestor.run(paths, prune=prune, rebuild=True, progress=progress)
+    except Exception as exc:
+        s = library.settings.store  # a full disk, said in one line (Chroma only says it failed)
+        if message := no_space(exc, s.chroma_url or s.data_dir.resolve(), local=not s.chroma_url):
+            raise DiskFull(message) from exc
+        raise
+
+
+def unexpected(err: BaseException) -> str:
+    """An unexpected error in one line: its type and the start of its message."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:200]}" if text else type(err).__name__
+
+
+def remove(library, doc_id: str, *, wait: bool = False) -> DocumentRecord | None:
+    """Take a document out of `library`, under the ingest lock: never while an ingest writes
+    it (a removal between an update's chunks and its commit left a record with no chunks).
+
+    An uploaded file (under `<data_dir>/uploads`) is deleted too, or the next rebuild, which
+    reads the uploads folder, would bring the document back. Returns the record removed, or
+    None if the library does not hold `doc_id`; IngestBusy while another ingest runs.
+    """
     with ingest_lock(library.settings.data_dir, wait=wait):
-        ingestor = Ingestor(library.settings, library.store, library.embedder, library.sentences)
-        try:
-            return ingestor.run(paths, prune=prune, rebuild=rebuild, progress=progress)
-        except LibraryMismatch:
-            if on_mismatch == "stop" or rebuild:
-                raise
-            return ingestor.run(paths, prune=prune, rebuild=True, progress=progress)
+        record = library.store.document(doc_id)
+        if record is None:
+            return None
+        library.store.remove(doc_id)
+        uploads = (library.settings.data_dir / UPLOADS).resolve()
+        if Path(record.source).resolve().parent == uploads:
+            Path(record.source).unlink(missing_ok=True)
+        return record
 
 
 @dataclass(frozen=True)
@@ -148,10 +186,25 @@ class Ingestor:
 
     def run(self, paths: list[Path], prune: bool = False, rebuild: bool = False,
             progress: Progress | None = None) -> IngestReport:
-        """Ingest `paths`; the caller holds the ingest lock (see `ingest()`)."""
+        """Ingest `paths`; the caller holds the ingest lock (see `ingest()`).
+
+        A rebuild goes into a new generation beside the library, which keeps serving until the
+        new one is complete and adopted; one that fails or is killed leaves it as it was.
+        """
         report = IngestReport(recovered=self.store.recover())
-        if rebuild:
-            self.store.reset()
+        if not rebuild:
+            return self._run(paths, prune, progress, report)
+        live, self.store = self.store, self.store.staging()
+        try:
+            self._run(paths, prune, progress, report)
+            live.adopt(self.store)
+        finally:
+            live.discard(self.store)  # nothing once adopted
+            self.store = live
+        return report
+
+    def _run(self, paths: list[Path], prune: bool, progress: Progress | None,
+             report: IngestReport) -> IngestReport:
         chunking = self.settings.chunking
         self.store.check_compatible(self.embedder.model_id,
                                     (chunking.max_tokens, chunking.overlap_tokens))
@@ -203,15 +256,18 @@ class Ingestor:
             pages = read_pdf_pages(f, limits) if f.suffix.lower() == ".pdf" else None
             doc = parse_file(f.resolve(), data, pages)
             report.seconds["parse"] += time.perf_counter() - t0
+            doc = self._claim_id(doc, source, taken)
+            t0 = time.perf_counter()
+            chunks = chunk_document(doc, self.settings.chunking, self.counter)
+            report.seconds["chunk"] += time.perf_counter() - t0
         except ParseError as err:
             return FileOutcome(str(f), "failed", reason=str(err))
         except OSError as err:
             return FileOutcome(str(f), "failed", reason=f"cannot read the file ({err.strerror})")
-        doc = self._claim_id(doc, source, taken)
+        except Exception as err:  # noqa: BLE001 - one file's surprise never stops the others
+            log.debug("ingest: %s failed", f, exc_info=True)  # the reason says what happened
+            return FileOutcome(str(f), "failed", reason=f"it could not be read ({unexpected(err)})")
         report.pages += len(doc.units) if doc.unit_name == "pages" else 0
-        t0 = time.perf_counter()
-        chunks = chunk_document(doc, self.settings.chunking, self.counter)
-        report.seconds["chunk"] += time.perf_counter() - t0
         outcome = FileOutcome(str(f), "updated" if previous else "added", doc.doc_id,
                               chunks=len(chunks))
         return _Parsed(doc, chunks, outcome)

@@ -86,3 +86,34 @@ def test_a_near_domain_question_is_declined_with_the_nearest_documents(assistant
     answer = assistant.answer("How do we set transfer prices for intra-group services?")
 
     assert answer.declined and answer.nearest
+
+
+class QuestionOnlyEmbedder:
+    """Embeds questions; fails if anything else (a sentence) is embedded at question time."""
+
+    def __init__(self, real):
+        self.real = real
+        self.model_id, self.dimension = real.model_id, real.dimension
+
+    def load(self):
+        return self
+
+    def embed_query(self, text: str):
+        return self.real.embed_query(text)
+
+    def encode(self, texts):
+        raise AssertionError(f"embedded at question time: {list(texts)[:2]}")
+
+
+def test_a_warm_answer_embeds_only_the_question(corpus_library):
+    """Sentence and section-question vectors are computed at ingest and read from disk."""
+    from assistant.composition import Library
+
+    folder = corpus_library.sentences.folder
+    library = Library(corpus_library.settings, client=corpus_library.store.client,
+                      embedder=QuestionOnlyEmbedder(corpus_library.embedder))
+    strict = build_assistant(corpus_library.settings, library=library)
+
+    assert len(list(folder.glob("*.npz"))) == len(corpus_library.store.documents())
+    for question in (POLICE, MISUSE, GRIEVANCE):
+        assert strict.answer(question).parts.bottom_line

@@ -51,7 +51,7 @@ def flat(text: str) -> str:
 
 def is_fixed_line(line: str) -> bool:
     """Connecting text the answerer writes itself: part headings, the legal note, blanks."""
-    return not line.strip() or line == f"_{LEGAL_NOTE}_" or line.startswith("**")
+    return not line.strip() or line == LEGAL_NOTE or line.startswith("**")
 
 
 def test_a_four_ps_question_cites_the_four_ps_framework(assistant):

@@ -7,6 +7,7 @@ process that is the session's prepared corpus library (one Chroma folder, one pr
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,7 @@ def test_feedback_is_stored_with_the_question_answer_and_settings(corpus_app, co
     assert record["comment"] == "Misses the reseller angle." and record["question"] == ON_TOPIC
     assert record["citations"] and record["settings"]["retrieval_k"] > 0
     assert "llm_api_key" not in json.dumps(record)
+    assert stat.filemode(log.stat().st_mode) == "-rw-------", "feedback is its owner's only"
 
 
 def fill_step(at: AppTest, answers: dict) -> None:

@@ -3,12 +3,13 @@ ranked by section, de-duplicated, diversified; and whether the library covers th
 
 Three ranked lists are fused: the chunks nearest the question's vector, the best BM25 chunks,
 and the chunks of the sections whose declared questions (front matter `questions`) are
-nearest the question. Chunks of one top-level section support each other: the section, not
-the chunk, is what answers. For a dilemma or a how-to question a case study's actions rank
-above its narrative. A question is declined unless the library is close to it (dense or
-keyword score) and either a section question matches it or the best sections hold most of its
-rarer words (`coverage`), so a near-domain question ("transfer pricing") is not answered from
-a passage that shares one word with it.
+nearest the question. The section, not the chunk, is what answers: the best chunk of a
+top-level section stands for it (the composer reads the section whole). For a dilemma or a
+how-to question a case study's actions rank above its narrative. A question is declined
+unless a relevance score clears a bar: the best similarity, the nearest section question's
+similarity and the best documents' coverage of the question's rarer words, weighted
+(`KEY_WEIGHT`, `COVERAGE_WEIGHT`), so a near-domain question ("transfer pricing") is not
+answered from a passage that shares one word with it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from assistant.library.bm25 import KeywordIndex, load_or_build, tokenize
 from assistant.library.embedder import MiniLMEmbeddings
 from assistant.library.sections import (
     ACTION,
-    BOTTOM_LINE,
     CHECKLIST,
     CHECKLIST_HEADING,
     NARRATIVE,
@@ -44,14 +44,12 @@ __all__ = ["CHECKLIST_HEADING", "Filters", "HybridRetriever", "Retrieval", "chec
 # the same document (the rest is shared words).
 SAME_DOCUMENT = 0.7
 WORD_CACHE = 50_000  # chunks whose word sets are kept between queries (a few tens of MB)
-SECTION_SUPPORT = 0.3  # share of the other chunks' scores a chunk of the same section gains
 ACTION_WEIGHT, NARRATIVE_WEIGHT = 1.25, 0.7  # case-study sections, for dilemmas and how-tos
 KEY_FLOOR = 0.3  # section questions less similar than this are not candidates
 # The relevance score: dense similarity + these weights times the nearest section question's
 # similarity and the best documents' coverage of the question's terms. Fitted (logistic
 # regression) on the golden set's tune half, 2026-12-01; see evals/README.md.
 KEY_WEIGHT, COVERAGE_WEIGHT = 2.8, 2.4
-LENT_SHARE = 0.5  # of an In-short chunk's score, what its document's best other chunk gains
 
 
 @dataclass(frozen=True)
@@ -187,7 +185,6 @@ class HybridRetriever:
         for rank, (i, _) in enumerate(key_hits):
             add(rank, self._index.chunks[i])
         self._weigh_sections(fused, chunks, kind)
-        self._lend_bottom_lines(fused, chunks)
         ranked = sorted(fused, key=lambda c: -fused[c])
         ranked = self._one_per_section(self._collapse_duplicates(ranked, chunks), chunks)
         chosen = self._diversify(ranked, fused, chunks, k)
@@ -222,33 +219,16 @@ class HybridRetriever:
 
     def _weigh_sections(self, fused: dict[str, float], chunks: dict[str, StoredChunk],
                         kind: str) -> None:
-        """Chunks of one section support each other; case studies, by section role."""
-        totals: dict[tuple[str, str], float] = {}
-        for cid, ch in chunks.items():
-            key = section_key(ch.metadata)
-            totals[key] = totals.get(key, 0.0) + fused[cid]
+        """Case studies rank below guidance, and for a dilemma or a how-to a case's actions
+        rank above its story."""
         action = wants_action(kind)
         for cid, ch in chunks.items():
-            own = fused[cid]
-            fused[cid] = own + SECTION_SUPPORT * (totals[section_key(ch.metadata)] - own)
             if ch.metadata.get("kind") == "case-study":
                 fused[cid] *= self.s.case_study_weight
                 section = self._sections.of(ch.metadata)
                 if action and section is not None:
                     fused[cid] *= {ACTION: ACTION_WEIGHT, NARRATIVE: NARRATIVE_WEIGHT}.get(
                         section.role, 1.0)
-
-    def _lend_bottom_lines(self, fused: dict[str, float], chunks: dict[str, StoredChunk]) -> None:
-        """An `In short` chunk that matches vouches for its document: its score goes to the
-        document's best other candidate, which takes its place (the composer reads the
-        bottom lines itself; the passages should be the sections that explain them)."""
-        for cid in [c for c in fused if self._role_of(chunks[c]) == BOTTOM_LINE]:
-            doc = chunks[cid].metadata.get("doc_id")
-            others = [c for c in fused if c != cid and chunks[c].metadata.get("doc_id") == doc
-                      and self._role_of(chunks[c]) != BOTTOM_LINE]
-            if others:
-                best = max(others, key=lambda c: fused[c])
-                fused[best] += LENT_SHARE * fused.pop(cid)
 
     def _role_of(self, chunk: StoredChunk) -> str | None:
         section = self._sections.of(chunk.metadata)

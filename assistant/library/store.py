@@ -4,6 +4,12 @@ Two collections: `<name>-chunks` holds every chunk (text, vector, citation metad
 `<name>-documents` holds one record per document. The document record is the commit point:
 a chunk counts only while its `doc_hash` matches its document's committed hash, so a
 document is visible whole or not at all, even if ingest dies half-way.
+
+A rebuild is built beside the library, in a new generation of the two collections
+(`<name>.<generation>-chunks`, ...), while the old one keeps serving; then one write to the
+pointer (the metadata of `<name>-active`) switches readers to it, and the old generation is
+dropped. A rebuild killed before the switch leaves the old library as it was; the next ingest
+drops the half-built generation. A library from before generations has none ("").
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import urlparse
 
+from assistant.datadir import owner_only_dir
+from assistant.library import generations
 from assistant.settings import StoreSettings
 
 PAGE = 2000  # rows per Chroma `get` page
@@ -90,27 +98,65 @@ def open_client(s: StoreSettings):
             ssl=url.scheme == "https",
             settings=chroma_settings,
         )
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    owner_only_dir(s.data_dir)
     return chromadb.PersistentClient(path=str(s.data_dir / "chroma"), settings=chroma_settings)
 
 
 class LibraryStore:
     """Reads and writes the library's two Chroma collections."""
 
-    def __init__(self, client, name: str):
+    def __init__(self, client, name: str, generation: str | None = None):
+        """The library `name` as its pointer names it, or the given `generation` of it."""
         self.client = client
         self.name = name
         self._committed: dict[str, str] | None = None  # doc_id -> committed hash, as last read
-        self._open()
+        self._pinned = generation is not None  # a rebuild's own generation: never follows
+        self._open(generations.active(client, name) if generation is None else generation)
 
-    def _open(self) -> None:
+    def _open(self, generation: str) -> None:
+        chunks_name, records_name = generations.collection_names(self.name, generation)
         # embedding_function=None: we always pass vectors; Chroma's default would download a model.
-        self.chunks = self.client.get_or_create_collection(
-            f"{self.name}-chunks", metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
-        self.records = self.client.get_or_create_collection(
-            f"{self.name}-documents", embedding_function=None
-        )
+        chunks = self.client.get_or_create_collection(
+            chunks_name, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+        records = self.client.get_or_create_collection(records_name, embedding_function=None)
+        self._cols = (generation, chunks, records)  # one assignment: readers see both or neither
+
+    @property
+    def generation(self) -> str:
+        return self._cols[0]
+
+    @property
+    def chunks(self):
+        return self._cols[1]
+
+    @property
+    def records(self):
+        return self._cols[2]
+
+    # ----- generations: a rebuild is built beside the library, then one pointer write
+    def follow(self) -> None:
+        """Switch to the generation the pointer names, if another process or thread moved it."""
+        if not self._pinned and (active := generations.active(self.client, self.name)) \
+                != self.generation:
+            self._open(active)
+            self._committed = None
+
+    def staging(self) -> LibraryStore:
+        """A new, empty generation of this library, to rebuild into while this one serves."""
+        return LibraryStore(self.client, self.name, generation=generations.new_generation())
+
+    def adopt(self, new: LibraryStore) -> None:
+        """Make `new` (from `staging()`) the library: readers switch at once; the old goes."""
+        old = self.generation
+        generations.switch(self.client, self.name, new.generation)
+        self._open(new.generation)
+        self._committed = None
+        generations.drop(self.client, self.name, old)
+
+    def discard(self, new: LibraryStore) -> None:
+        """Drop a staged generation that will not be adopted (a rebuild that failed)."""
+        if new.generation != self.generation:
+            generations.drop(self.client, self.name, new.generation)
 
     # ----- fingerprint: which model and chunking built the library
     def fingerprint(self) -> dict:
@@ -143,8 +189,14 @@ class LibraryStore:
     # ----- documents
     def documents(self, include_pending: bool = False) -> list[DocumentRecord]:
         """Documents with a committed version (an update in flight keeps the previous one)."""
-        rows = [DocumentRecord.from_metadata(meta)
-                for _, _, meta in self._scan(self.records, include_documents=False)]
+        from chromadb.errors import NotFoundError
+
+        self.follow()
+        try:
+            rows = self._records()
+        except NotFoundError:  # switched by a rebuild between the pointer read and the scan
+            self.follow()
+            rows = self._records()
         self._committed = {r.doc_id: r.doc_hash for r in rows if r.doc_hash}
         rows = [r for r in rows if r.doc_hash or (include_pending and r.status == "pending")]
         return sorted(rows, key=lambda r: (r.kind, r.doc_id))
@@ -159,13 +211,19 @@ class LibraryStore:
             self.documents()
         return dict(self._committed or {})
 
+    def _records(self) -> list[DocumentRecord]:
+        return [DocumentRecord.from_metadata(meta)
+                for _, _, meta in self._scan(self.records, include_documents=False)]
+
     def document(self, doc_id: str) -> DocumentRecord | None:
         got = self.records.get(ids=[doc_id], include=["metadatas"])
         return DocumentRecord.from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def version(self) -> str:
-        """A short hash of which documents, in which versions, the library holds."""
+        """A short hash of which documents, in which versions, the library holds (and which
+        generation: a rebuild with other chunking holds the same versions in other chunks)."""
         parts = sorted(f"{r.doc_id}@{r.doc_hash}" for r in self.documents())
+        parts.append(f"generation {self.generation}" if self.generation else "")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
     # ----- writing one document, whole or not at all
@@ -197,6 +255,9 @@ class LibraryStore:
 
     def recover(self) -> list[str]:
         """Undo writes that a crash left half-done; returns the documents it rolled back."""
+        self.follow()
+        for generation in generations.others(self.client, self.name, keep=self.generation):
+            generations.drop(self.client, self.name, generation)
         rolled = []
         for rec in self.documents(include_pending=True):
             if rec.status != "pending":
@@ -217,16 +278,6 @@ class LibraryStore:
             self.chunks.delete(ids=stale[i:i + PAGE])
         return rolled
 
-    def reset(self) -> None:
-        """Drop both collections and start empty."""
-        for col in (f"{self.name}-chunks", f"{self.name}-documents"):
-            try:
-                self.client.delete_collection(col)
-            except Exception:  # noqa: BLE001 - absent already; nothing to drop
-                pass
-        self._committed = None
-        self._open()
-
     def _put_record(self, rec: DocumentRecord) -> None:
         self.records.upsert(ids=[rec.doc_id], documents=[rec.title], embeddings=[RECORD_VECTOR],
                             metadatas=[rec.to_metadata()])
@@ -244,9 +295,18 @@ class LibraryStore:
 
     def query(self, vector: Sequence[float], n: int, doc_ids: Sequence[str] | None = None,
               where: dict | None = None) -> list[StoredChunk]:
-        """Nearest chunks by cosine similarity, of committed versions only (and of `doc_ids`).
+        """Nearest chunks by cosine similarity, of committed versions only (and of `doc_ids`)."""
+        from chromadb.errors import NotFoundError
 
-        Chunks of a version not yet committed are filtered in the query itself, so an ingest in
+        try:
+            return self._query(vector, n, doc_ids, where)
+        except NotFoundError:  # a rebuild switched the library since the last read: again
+            self.follow()
+            return self._query(vector, n, doc_ids, where)
+
+    def _query(self, vector: Sequence[float], n: int, doc_ids: Sequence[str] | None,
+               where: dict | None) -> list[StoredChunk]:
+        """Chunks of a version not yet committed are filtered in the query itself, so an ingest in
         progress does not take candidate slots; the check after it keeps the rule exact even
         where two documents hold the same file (one hash, two ids).
         """
@@ -262,7 +322,7 @@ class LibraryStore:
         if where:
             clauses.append(where)
         res = self.chunks.query(query_embeddings=[list(vector)], n_results=n,
-                                  where={"$and": clauses} if len(clauses) > 1 else clauses[0],
+                                where={"$and": clauses} if len(clauses) > 1 else clauses[0],
                                 include=["documents", "metadatas", "distances"])
         out = []
         for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0],

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import typer
 
+from assistant import datadir
 from assistant.offline import prepare_process
 from assistant.settings import Settings
 from ui.cli import ask, assess, bench, evaluate, library
+from ui.cli.common import err
 
 app = typer.Typer(help="HRDD Assistant: human-rights due diligence guidance with citations.",
                   no_args_is_help=True, add_completion=False)
@@ -26,7 +28,10 @@ app.command()(library.up)
 
 def main() -> None:
     # The process edge: offline switches and encoder threads before anything loads a model.
-    prepare_process(Settings().embedding_threads)
+    settings = Settings()
+    prepare_process(settings.embedding_threads)
+    for warning in datadir.warnings(settings.data_dir):  # a data folder others can read
+        err.print(f"Warning: {warning}", soft_wrap=True, highlight=False, markup=False)
     app()
 
 

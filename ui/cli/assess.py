@@ -285,7 +285,9 @@ def _date(text: str | None) -> date | None:
 def _records(settings: Settings, library_version: str) -> SessionRecords:
     """The session records; close them (`contextlib.closing`) to release the connections."""
     from assistant.assessments.sessions import open_records
+    from assistant.datadir import private_sessions_file
 
+    private_sessions_file(settings)
     return open_records(settings, library_version)
 
 

@@ -32,6 +32,7 @@ def ingest_with_progress(settings: Settings, paths: list[Path], *, prune: bool =
     """`ingest.pipeline.ingest` with a progress bar on stderr; the IngestReport, or an error exit."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from assistant.datadir import DiskFull
     from assistant.library.store import LibraryMismatch
     from ingest.lock import IngestBusy
     from ingest.pipeline import ingest
@@ -53,6 +54,6 @@ def ingest_with_progress(settings: Settings, paths: list[Path], *, prune: bool =
         try:
             return ingest(open_library(settings), paths, prune=prune, rebuild=rebuild, wait=wait,
                           progress=progress)
-        except (LibraryMismatch, IngestBusy) as e:
+        except (LibraryMismatch, IngestBusy, DiskFull) as e:
             bar.stop()
             fail(str(e))

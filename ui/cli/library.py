@@ -48,6 +48,9 @@ def ingest(
                       f"embed {secs['embed']:.1f}s, store {secs['store']:.1f}s)")
         if report.ignored:
             out.print(f"Ignored {len(report.ignored)} file(s) of other types in folders.")
+        for o in report.failed:  # one line each, never wrapped: the file and why
+            err.print(f"Not added: {o.path}: {o.reason}", soft_wrap=True, highlight=False,
+                      markup=False)
     raise typer.Exit(1 if report.failed else 0)
 
 
@@ -70,9 +73,19 @@ def library_list(as_json: bool = typer.Option(False, "--json", help="JSON on std
 
 
 @library_app.command("remove")
-def library_remove(doc_id: str):
-    """Remove one document and its chunks."""
-    if not open_library(Settings()).store.remove(doc_id):
+def library_remove(
+    doc_id: str,
+    wait: bool = typer.Option(False, help="If an ingest is running, wait for it."),
+):
+    """Remove one document and its chunks (and its file, if it was uploaded in the app)."""
+    from ingest.lock import IngestBusy
+    from ingest.pipeline import remove
+
+    try:
+        record = remove(open_library(Settings()), doc_id, wait=wait)
+    except IngestBusy as e:  # an update of this document may be half-way: never remove then
+        fail(str(e))
+    if record is None:
         fail(f"no document '{doc_id}' in the library (see: hrdd library list)", 1)
     out.print(f"Removed {doc_id}.")
 

@@ -6,10 +6,12 @@ and Evaluation (the latest evaluation report). The sidebar shows the library's s
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
 
+from assistant import datadir
 from assistant.offline import prepare_process
 from ui.web import components, resources
 
@@ -53,5 +55,8 @@ with status:  # filled after the page ran, so an ingest or removal shows at once
     try:
         components.library_status(resources.library().store.documents())
     except Exception as exc:  # noqa: BLE001 - the pages say what is wrong; keep the sidebar up
+        logging.getLogger(__name__).warning("library unavailable", exc_info=exc)
         st.caption(f"Library unavailable: {components.inline(exc)}")
     st.caption(f"Data folder: {components.inline(resources.data_dir())}")
+    for warning in datadir.warnings(resources.data_dir()):  # a data folder others can read
+        st.warning(components.inline(warning), icon=":material/lock_open:")

@@ -145,11 +145,11 @@ def decision_screen(records, a: Assessment, index: int) -> None:
         with st.expander(f"Changes since the last decision (session {a.previous.session_id})"):
             st.markdown("\n".join(f"- {ui.inline(line)}" for line in changes_since(a)))
     st.markdown("#### Ratings")
-    st.dataframe([{"Dimension": r.title, "Rating": str(r.effective or "not rated"),
+    st.dataframe(ui.cells([{"Dimension": r.title, "Rating": str(r.effective or "not rated"),
                    "From the answers": str(r.computed or "not rated"),
                    "Override": f"{r.override.risk}: {r.override.reason}" if r.override else "",
                    "Can be mitigated": "yes" if a.is_mitigable(r.dimension_id) else "no"}
-                  for r in a.ratings()], hide_index=True, width="stretch",
+                  for r in a.ratings()]), hide_index=True, width="stretch",
                  column_config={"Override": st.column_config.TextColumn(width="large")})
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -187,9 +187,9 @@ def decision_screen(records, a: Assessment, index: int) -> None:
                         f":gray[{ui.inline(flag.step)}]")
         _open_questions(a)
     with st.expander("Audit trail"):
-        st.dataframe([{"When (UTC)": e.at.strftime("%Y-%m-%d %H:%M:%S"), "Who": e.who,
+        st.dataframe(ui.cells([{"When (UTC)": e.at.strftime("%Y-%m-%d %H:%M:%S"), "Who": e.who,
                        "Change": e.field, "From": _short(e.old), "To": _short(e.new),
-                       "Reason": e.reason} for e in records.audit_trail(a.id)],
+                       "Reason": e.reason} for e in records.audit_trail(a.id)]),
                      hide_index=True, width="stretch")
     reassess_panel(records, a)
     _nav(index, forward=False)

@@ -20,13 +20,28 @@ NOT_LEGAL_ADVICE = ("HRDD Assistant gives guidance drawn from its library, not l
 # Every ASCII punctuation mark CommonMark lets us escape, plus the ones Streamlit's
 # Markdown gives meaning to ($ for maths, : for emoji and colour directives).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=\"'^])")
+_AUTOLINK = re.compile(r"(?i)https?(?=:)|www(?=\.)|@")
 _DANGLING_MARKER = re.compile(r"\n[ \t]*(?:\d{1,3}[.)]|[-*•])[ \t]*$")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 RISK_COLOURS = {"low": "green", "medium": "orange", "high": "red"}
 
 
+def cells(rows: Sequence[dict]) -> list[dict]:
+    """Table rows safe to export: text that a spreadsheet would run as a formula (it starts
+    with =, +, -, @, a tab or a carriage return, as `=HYPERLINK(...)` does) gets a leading
+    apostrophe, in the table and in its "Download as CSV" file alike."""
+    return [{k: "'" + v if isinstance(v, str) and v[:1] in _FORMULA else v
+             for k, v in row.items()} for row in rows]
+
+
 def md_escape(text: str) -> str:
-    """Text that Markdown shows exactly as written (no HTML, links, emphasis or maths)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """Text that Markdown shows exactly as written (no HTML, links, images, emphasis or maths).
+
+    Escaping is not enough for bare addresses: Streamlit's Markdown (GFM) makes a link of any
+    "https://...", "www...." or "name@host.tld" in the text it shows, escaped or not. A zero-
+    width space after "http(s)", "www" and "@" breaks each pattern and shows nothing.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\g<0>\u200b", str(text)))
 
 
 def inline(text: str) -> str:

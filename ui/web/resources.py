@@ -81,5 +81,7 @@ def _assistant(data_dir: str, collection: str, chroma_url: str):
 @st.cache_resource(show_spinner=False)
 def _records(url: str):
     from assistant.assessments.sessions import open_records
+    from assistant.datadir import private_sessions_file
 
+    private_sessions_file(settings())
     return open_records(settings())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import uuid
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from assistant.answer import DECLINE, UNSUPPORTED, Answer
+from assistant.datadir import append_line
 from assistant.engine import QuestionError
 from assistant.library.retriever import Filters
 from assistant.library.store import LibraryMismatch
@@ -21,6 +23,7 @@ from assistant.settings import app_version
 from ui.web import components as ui
 from ui.web import resources
 
+log = logging.getLogger(__name__)
 _DONE = object()
 EXAMPLES = ("A state-owned operator wants lawful interception in the core network we sell. "
             "What should we check?",
@@ -55,22 +58,28 @@ def main() -> None:
                 "or run `hrdd ingest corpus/`.", icon=":material/info:")
         return
     filters = _filters(docs)
+    limit = resources.settings().max_question_chars
     for turn in turns:
         with st.chat_message("user"):
-            st.markdown(ui.md_escape(turn.answer.question))
+            st.markdown(ui.md_escape(_shown(turn.answer.question, limit)))
         with st.chat_message("assistant"):
             if not turn.answer.declined:
                 st.markdown(ui.answer_markdown(turn.answer.text))
             _details(turn)
     suggestions = st.empty()
     example = _examples(suggestions) if not turns else None
+    # No max_chars: the browser would drop a longer paste without a word. The assistant uses
+    # the first `limit` characters and says so (a warning under the answer).
     question = st.chat_input("Ask about a human-rights dilemma, e.g. a sale to a state-owned "
-                             "operator", max_chars=resources.settings().max_question_chars)
+                             "operator")
     question = question or example
     if question:
         suggestions.empty()
         with st.chat_message("user"):
-            st.markdown(ui.md_escape(question))
+            st.markdown(ui.md_escape(_shown(question, limit)))
+            if len(question) > limit:
+                st.caption(f"Your question is {len(question):,} characters long; the first "
+                           f"{limit:,} are used.")
         with st.chat_message("assistant"):
             answer = _answer(assistant, question, [t.answer for t in turns], filters)
             if answer is not None:
@@ -79,6 +88,11 @@ def main() -> None:
                 _details(turn)
     if turns:
         _conversation_actions(turns)
+
+
+def _shown(question: str, limit: int) -> str:
+    """The question as its bubble shows it: no more than the assistant reads."""
+    return question if len(question) <= limit else question[:limit].rstrip() + " …"
 
 
 def _examples(slot) -> str | None:
@@ -145,6 +159,7 @@ def _answer(assistant, question: str, history: list[Answer], filters: Filters) -
         st.warning(ui.inline(error))
         return None
     if error is not None:
+        log.error("the assistant could not answer", exc_info=error)  # the traceback: server log
         st.error(f"The assistant could not answer: {ui.inline(error)}")
         return None
     return result["answer"]
@@ -192,15 +207,25 @@ def _feedback(turn: Turn) -> None:
             with st.form(f"fbc-{turn.id}", clear_on_submit=True, border=False):
                 comment = st.text_area("What was good or wrong about this answer?",
                                        max_chars=2000, key=f"fbt-{turn.id}")
-                if st.form_submit_button("Send comment"):
-                    record_feedback(turn, rating, comment)
+                if st.form_submit_button("Send comment") and _saved(turn, rating, comment):
                     st.toast("Thank you: your comment was saved.", icon=":material/check:")
 
 
 def _store_rating(turn: Turn) -> None:
     rating = st.session_state.get(f"fb-{turn.id}")
     if rating is not None:
-        record_feedback(turn, rating, "")
+        _saved(turn, rating, "")
+
+
+def _saved(turn: Turn, rating: int, comment: str) -> bool:
+    """Record feedback; False, with the reason shown, if it could not be written."""
+    try:
+        record_feedback(turn, rating, comment)
+    except OSError as exc:  # DiskFull says "no space left on ..."
+        log.warning("feedback not saved: %s", exc)
+        st.toast(f"Your feedback was not saved: {ui.inline(exc)}", icon=":material/error:")
+        return False
+    return True
 
 
 def record_feedback(turn: Turn, rating: int, comment: str) -> None:
@@ -229,10 +254,8 @@ def record_feedback(turn: Turn, rating: int, comment: str) -> None:
             "app_version": app_version(),
         },
     }
-    path = resources.data_dir() / "feedback.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    # 0600, and never half a line: a full disk raises DiskFull and leaves the file as it was
+    append_line(resources.data_dir() / "feedback.jsonl", json.dumps(line, ensure_ascii=False))
 
 
 def conversation_markdown(turns: list[Turn]) -> str:

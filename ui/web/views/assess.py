@@ -102,10 +102,10 @@ def _resume_form(records) -> None:
     if not sessions:
         st.info("No saved sessions yet.", icon=":material/info:")
         return
-    st.dataframe([{"Deal": s.deal, "Playbook": s.playbook_id, "Assessor": s.assessor,
+    st.dataframe(ui.cells([{"Deal": s.deal, "Playbook": s.playbook_id, "Assessor": s.assessor,
                    "Updated (UTC)": s.updated.strftime("%Y-%m-%d %H:%M"),
                    "Outcome": s.outcome or "not decided", "Sign-off": s.signoff or "",
-                   "Review by": _review(s.review_by), "ID": s.id} for s in sessions],
+                   "Review by": _review(s.review_by), "ID": s.id} for s in sessions]),
                  hide_index=True, width="stretch")
     by_id = {s.id: s for s in sessions}
     with st.form("assess_resume"):

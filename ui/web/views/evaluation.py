@@ -126,15 +126,15 @@ def _show(report: dict) -> None:
     if not worst and not wrong_deals:
         st.caption("None: every question met its expectations.")
     if worst:
-        st.dataframe([{"ID": r["id"], "Category": r["category"], "Question": r["question"],
+        st.dataframe(ui.cells([{"ID": r["id"], "Category": r["category"], "Question": r["question"],
                        "Problem": _verdict(r), "Recall@5": _number(r.get("recall_at_5")),
                        "Key points": _number(r.get("keypoint_coverage")),
                        "Missing key points": ", ".join(r.get("missing_key_points") or [])}
-                      for r in worst], hide_index=True, width="stretch")
+                      for r in worst]), hide_index=True, width="stretch")
     if wrong_deals:
-        st.dataframe([{"ID": r["id"], "Expected": r.get("expected_decision"),
+        st.dataframe(ui.cells([{"ID": r["id"], "Expected": r.get("expected_decision"),
                        "Decided": r.get("predicted_decision"), "Error": r.get("error") or ""}
-                      for r in wrong_deals], hide_index=True, width="stretch")
+                      for r in wrong_deals]), hide_index=True, width="stretch")
     comparison = report.get("comparison") or {}
     if comparison:
         with st.expander("Against the baselines"):

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from assistant.datadir import DiskFull
 from assistant.library.store import LibraryMismatch
 from assistant.settings import STARTER_CORPUS
 from ingest.lock import IngestBusy
-from ingest.pipeline import ingest
-from ingest.uploads import UnsafeUpload, save_upload
+from ingest.pipeline import FileOutcome, ingest, remove
+from ingest.uploads import UPLOADS, UnsafeUpload, save_upload
 from ui.web import components as ui
 from ui.web import resources
 
@@ -58,28 +59,37 @@ def _upload(library) -> None:
 
 
 def _ingest_uploads(library, files) -> list[dict]:
-    """Check and save each upload under <data_dir>/uploads, then ingest the saved ones."""
+    """Check and save each upload under <data_dir>/uploads, then ingest the saved ones.
+
+    Files this submission saved are deleted again if they cannot be read, or if the ingest is
+    refused (another one is running): a file left in uploads would slip in at the next rebuild.
+    """
     data_dir = resources.data_dir()
     rows, saved = [], {}
     for f in files:
         try:
-            path = save_upload(data_dir, f.name, f.getvalue(), resources.settings().limits)
+            upload = save_upload(data_dir, f.name, f.getvalue(), resources.settings().limits)
         except UnsafeUpload as exc:
             rows.append(_row(f.name, "failed", reason=str(exc)))
             continue
-        saved[str(path)] = f.name
-    if saved:
-        report = _run_ingest(library, [Path(p) for p in saved])
-        for o in report.outcomes if report else ():
-            rows.append(_row(saved.get(o.path, Path(o.path).name), o.outcome, o.doc_id,
-                             o.chunks, o.reason))
-            if o.outcome == "failed":
-                Path(o.path).unlink(missing_ok=True)  # a file that cannot be read stays out
+        saved[str(upload.path)] = (f.name, upload)
+    if not saved:
+        return rows
+    report, refusal = _run_ingest(library, [Path(p) for p in saved])
+    outcomes = report.outcomes if report else [
+        FileOutcome(p, "failed", reason=str(refusal)) for p in saved]
+    for o in outcomes:
+        name, upload = saved.get(o.path, (Path(o.path).name, None))
+        note = upload.note if upload and o.outcome != "failed" else ""
+        rows.append(_row(name, o.outcome, o.doc_id, o.chunks, o.reason or note))
+        if o.outcome == "failed" and upload and upload.created:
+            upload.path.unlink(missing_ok=True)  # a file that cannot go in stays out
     return rows
 
 
 def _run_ingest(library, paths: list[Path], rebuild: bool = False):
-    """Ingest with a progress bar; None (with the reason shown) if the library is busy."""
+    """Ingest with a progress bar: (report, None), or (None, why) with the reason shown if the
+    library is busy or the disk is full."""
     bar = st.progress(0.0, text="Starting ...")
     files_done = {"share": 0.0}
 
@@ -94,12 +104,12 @@ def _run_ingest(library, paths: list[Path], rebuild: bool = False):
 
     try:
         report = ingest(library, paths, rebuild=rebuild, progress=progress)
-    except (LibraryMismatch, IngestBusy) as exc:
+    except (LibraryMismatch, IngestBusy, DiskFull) as exc:
         bar.empty()
         st.error(ui.inline(exc))
-        return None
+        return None, str(exc)
     bar.progress(1.0, text="Done")
-    return report
+    return report, None
 
 
 def _row(name: str, outcome: str, doc_id: str = "", chunks: int = 0, reason: str = "") -> dict:
@@ -115,7 +125,7 @@ def _outcomes(rows: list[dict]) -> None:
     for r in failed:
         st.error(f"{ui.inline(r['File'])} was not added: {ui.inline(r['Reason'])}",
                  icon=":material/error:")
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(ui.cells(rows), hide_index=True, width="stretch")
 
 
 def _documents(docs) -> None:
@@ -128,10 +138,10 @@ def _documents(docs) -> None:
                + ", ".join(f"{sum(d.kind == k for d in docs)} {k}"
                            for k in sorted({d.kind for d in docs})))
     st.dataframe(
-        [{"Title": d.title, "Kind": d.kind, "Topics": ", ".join(d.topics),
+        ui.cells([{"Title": d.title, "Kind": d.kind, "Topics": ", ".join(d.topics),
           "Publisher": d.publisher, "Year": d.year, "Size": f"{d.units} {d.unit_name}",
           "Chunks": d.chunks, "Ingested (UTC)": d.ingested_at[:16].replace("T", " "),
-          "File": Path(d.source).name, "ID": d.doc_id} for d in docs],
+          "File": Path(d.source).name, "ID": d.doc_id} for d in docs]),
         hide_index=True, width="stretch",
         column_config={"Year": st.column_config.NumberColumn(format="%d"),
                        "Title": st.column_config.TextColumn(width="large")})
@@ -148,14 +158,16 @@ def _remove(library, docs) -> None:
     sure = st.checkbox("Yes, remove it and its chunks", key="remove_sure",
                        disabled=doc_id is None)
     if st.button("Remove document", icon=":material/delete:", disabled=not (doc_id and sure)):
-        record = library.store.document(doc_id)
-        library.store.remove(doc_id)
-        note = ""
-        uploads = resources.data_dir() / "uploads"
-        if record and Path(record.source).resolve().parent == uploads.resolve():
-            Path(record.source).unlink(missing_ok=True)
-            note = " The uploaded file was deleted too."
-        st.session_state["library_flash"] = f"Removed {titles[doc_id]}.{note}"
+        try:
+            record = remove(library, doc_id)  # under the ingest lock: never mid-update
+        except IngestBusy as exc:
+            st.error(ui.inline(exc))
+            return
+        uploads = (resources.data_dir() / UPLOADS).resolve()
+        note = (" The uploaded file was deleted too." if record and
+                Path(record.source).resolve().parent == uploads else "")
+        # the title is document text: escaped, so it cannot load an image or make a link
+        st.session_state["library_flash"] = f"Removed {ui.inline(titles[doc_id])}.{note}"
         for key in ("remove_doc", "remove_sure"):
             st.session_state.pop(key, None)
         st.rerun()
@@ -164,13 +176,14 @@ def _remove(library, docs) -> None:
 def _rebuild(library) -> None:
     st.subheader("Rebuild the index", anchor=False)
     uploads = resources.data_dir() / "uploads"
-    st.caption("Empties the library, then indexes the starter corpus and every uploaded file "
-               "again. Needed after changing the embedding model or the chunking; takes "
-               "several minutes.")
-    sure = st.checkbox("Yes, empty the library and rebuild it", key="rebuild_sure")
+    st.caption("Indexes the starter corpus and every uploaded file again, into a new index "
+               "beside the current one; questions are answered from the current one until the "
+               "new one is complete. Needed after changing the embedding model or the "
+               "chunking; takes several minutes.")
+    sure = st.checkbox("Yes, rebuild the index", key="rebuild_sure")
     if st.button("Rebuild the index", icon=":material/sync:", disabled=not sure):
         paths = [p for p in (STARTER_CORPUS, uploads) if p.is_dir()]
-        report = _run_ingest(library, paths, rebuild=True)
+        report, _ = _run_ingest(library, paths, rebuild=True)
         if report is not None:
             st.session_state["library_outcomes"] = [
                 _row(Path(o.path).name, o.outcome, o.doc_id, o.chunks, o.reason)
