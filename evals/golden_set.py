@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from assistant.assessments.decision import Outcome
 from assistant.settings import PROJECT_ROOT
 from evals.metrics import Label
 
@@ -24,7 +25,7 @@ DECLINE = ("out_of_scope",)  # must be declined
 CATEGORIES = ANSWERABLE + DECLINE + ("deal", "pdf")
 DIRECTIONS = ("yes", "no", "depends")  # the verdict a yes/no question's bottom line gives
 SPLITS = ("tune", "held-back")
-DECISIONS = ("proceed", "proceed-with-conditions", "escalate", "no-go", "incomplete")
+DECISIONS = (*(o.value for o in Outcome), "incomplete")
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 ITEM_KEYS = {
     "factual": {"id", "question", "relevant", "key_points", "note", "area", "direction"},

@@ -400,3 +400,47 @@ def test_the_evaluation_runs_from_the_page_and_its_report_is_shown(corpus_app, m
     assert not at.exception, at.exception
     assert [m.label for m in at.main.metric][:2] == ["Recall@5", "MRR@10"]
     assert [b.label for b in at.main.button] == ["Run the evaluation"]
+
+
+def saved_escalation(data_dir: Path) -> str:
+    """The escalation example saved in the data directory's session records; its id."""
+    from assistant.assessments.answers_file import apply_script, read_script, start_from_script
+    from assistant.assessments.sessions import SessionRecords
+    from assistant.assessments.start import no_guidance, start_session
+
+    records = SessionRecords(f"sqlite:///{data_dir / 'sessions.sqlite'}", app_version="test",
+                             library_version="test")
+    script = read_script(DEALS / "escalation.yaml")
+    empty = start_from_script(script)
+    none = no_guidance("not needed here")
+    start_session(records, empty, script.assessor, none, apply_script(script, empty, none.find))
+    records.close()
+    return empty.id
+
+
+@pytest.mark.slow
+def test_senior_management_signs_off_an_escalated_deal_on_the_decision_screen(open_app,
+                                                                              tmp_path):
+    data_dir = tmp_path / "data"
+    session_id = saved_escalation(data_dir)
+    at = open_app(data_dir, "views/assess.py")
+    at.selectbox(key="assess_resume_id").set_value(session_id)
+    click(at, "Resume")
+    at.button(key="goto-8").click().run()  # six playbook steps, ratings, mitigations, decision
+    assert any("Decision: Escalate" in w for w in texts(at.warning))
+
+    at.text_input(key="signoff-approver").set_value("Alex Example")
+    at.text_area(key="signoff-why").set_value("Looks fine to me.")
+    click(at, "Record the decision")
+    assert any("approver: Alex Example is the assessor" in e for e in texts(at.error))
+
+    at.text_input(key="signoff-approver").set_value("Dana Director")
+    at.checkbox(key="signoff-keep-5").uncheck()  # narrow: drop the sixth proposed condition
+    at.text_area(key="signoff-add").set_value("Quarterly report to the human-rights committee.")
+    click(at, "Record the decision")
+    assert not at.error, texts(at.error)
+    approved = [s for s in texts(at.success) if "Approved" in s]
+    assert approved and "by Dana Director" in approved[0]
+    assert "Quarterly report to the human-rights committee." in approved[0]
+    assert "Ship without the interception" not in approved[0]
+    assert not [b for b in at.button if b.label == "Record the decision"], "the form is gone"

@@ -1,6 +1,8 @@
 """The web app in a real browser: Streamlit served on loopback, Debian's Chromium driven by
-Playwright. Ask a question and open a citation; run a deal assessment to its decision and
-download the report; a screenshot of every page goes to tests/output/screenshots/.
+Playwright. Ask a question and open a citation; run a deal assessment to its decision,
+download the report and sign it off as senior management (on SQLite, and on a real
+PostgreSQL for a session resumed from the list); a screenshot of every page goes to
+tests/output/screenshots/.
 
 The library is built by `hrdd ingest` in a child process before the server starts, so only
 the server ever holds the Chroma folder open.
@@ -19,6 +21,7 @@ import pytest
 import yaml
 
 from assistant.assessments.playbook import find_playbook
+from tests.postgres_server import create_database, postgres_url  # noqa: F401
 from tests.processes import free_port, stop, unavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,20 +54,38 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
                 f"{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """The app served from a child process over a library ingested by another child."""
+def _environment(work: Path, **extra: str) -> dict:
     if not CHROMIUM.exists():
         unavailable("Debian's Chromium is not installed at /usr/bin/chromium "
                     "(scripts/system-deps.sh installs it: apt-get install chromium)")
+    return {**os.environ, "HRDD_DATA_DIR": str(work / "data"), "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **extra}
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app served from a child process over a library ingested by another child."""
     work = tmp_path_factory.mktemp("browser")
-    env = {**os.environ, "HRDD_DATA_DIR": str(work / "data"), "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = _environment(work)
     ingest = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", "--json",
                              *(str(ROOT / "corpus" / p) for p in CORPUS_SUBSET)],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert ingest.returncode == 0, ingest.stderr[-3000:]
+    yield from _serve(work, env)
+
+
+@pytest.fixture(scope="module")
+def pg_app(tmp_path_factory, postgres_url):  # noqa: F811 - the fixture imported above
+    """The app keeping its sessions in a database of the test PostgreSQL server (its library
+    is empty: signing off needs no guidance); yields the URL of the app and of the database."""
+    work = tmp_path_factory.mktemp("browser-pg")
+    database = create_database(postgres_url)
+    for url in _serve(work, _environment(work, HRDD_DATABASE_URL=database)):
+        yield url, database
+
+
+def _serve(work: Path, env: dict):
     port = free_port()
     log = work / "streamlit.log"
     with log.open("w") as out:
@@ -82,8 +103,10 @@ def app_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(app_url):
+def browser():
     from playwright.sync_api import sync_playwright
+
+    _environment(Path("."))  # says why when Chromium is missing
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -221,6 +244,59 @@ def test_a_deal_assessment_reaches_its_decision_and_the_report_downloads(page, a
     assert "## Decision: Escalate to senior management" in report
     assert deal["deal"] in report
     assert "Press reports say the operator applied a regional shutdown order" in report
+
+    sign_off(page, "Dana Director")
+    shot(page, "decision-signed")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download report (Markdown)").click()
+    signed = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "| Decided by | Dana Director |" in signed
+    assert "- **Rationale:** The demands protocol answers the shutdown record." in signed
+    assert "- Quarterly report to the human-rights committee (added by the approver)." in signed
+
+
+def sign_off(page, approver: str) -> None:
+    """Approve the escalated deal on the decision screen, adding one condition."""
+    form = page.get_by_test_id("stForm").filter(has_text="Record the decision")
+    form.get_by_label("Approver (senior management)").fill(approver)
+    form.get_by_label("Rationale (required)").fill("The demands protocol answers the "
+                                                   "shutdown record.")
+    form.get_by_label("Further conditions, one per line").fill(
+        "Quarterly report to the human-rights committee.")
+    form.get_by_role("button", name="Record the decision").click()
+    page.get_by_text(f"Approved by {approver}").wait_for()
+    idle(page)
+    assert not page.get_by_role("button", name="Record the decision").count(), \
+        "a closed session takes no further decision"
+
+
+def test_a_session_resumed_from_the_list_is_signed_off_on_postgresql(page, pg_app):
+    from assistant.assessments.answers_file import apply_script, read_script, start_from_script
+    from assistant.assessments.sessions import SessionRecords
+    from assistant.assessments.start import no_guidance, start_session
+
+    url, database = pg_app
+    records = SessionRecords(database, app_version="test", library_version="test")
+    try:
+        script = read_script(ROOT / "examples" / "deals" / "escalation.yaml")
+        empty, none = start_from_script(script), no_guidance("not needed")
+        start_session(records, empty, script.assessor, none,
+                      apply_script(script, empty, none.find))
+        page.goto(f"{url}/assess")
+        page.get_by_role("tab", name="Resume a session").click()
+        choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Session"),
+               f"{script.deal} ({empty.id})")
+        page.get_by_role("button", name="Resume", exact=True).click()
+        page.get_by_test_id("stSidebar").get_by_role("button", name="Decision").click()
+        page.get_by_text("Decision: Escalate to senior management").wait_for()
+        idle(page)
+        sign_off(page, "Dana Director")
+        last = records.load(empty.id).signoffs[-1]
+        assert (last.approver, str(last.verdict)) == ("Dana Director", "approve")
+        assert last.conditions[-1] == "Quarterly report to the human-rights committee."
+        assert records.audit_trail(empty.id)[-1].who == "Dana Director"
+    finally:
+        records.close()
 
 
 def test_the_library_and_evaluation_pages_render(page, app_url):

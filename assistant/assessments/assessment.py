@@ -1,31 +1,47 @@
 """An assessment session: answers, ratings, mitigations, red flags, guidance and the decision.
 
 An `Assessment` is frozen: each change (`answer`, `override`, `choose_mitigations`,
-`set_mitigable`, `fetch_guidance`) returns a new one, and `diff_assessments` says what
-changed, which is what the audit trail records.
+`set_mitigable`, `fetch_guidance`) returns a new one, and
+`assistant.assessments.changes.diff_assessments` says what changed, which is what the audit
+trail records. Once senior management has approved or rejected it (`signoff`), a session
+is closed and every change is refused.
 
 How a dimension is rated: its computed rating is the highest risk among the answers to the
 questions of the steps that rate it (a choice or yes/no answer carries its option's risk; a
 country answer carries the risk its playbook gives the country's indicator value; free text
 carries none). No answer with a risk yet: no rating. A user may override the computed
-rating with a reason; the override wins and both are reported. A dimension "can be
-mitigated" when a chosen mitigation serves it, unless the user has set the flag explicitly
-(with a reason). The decision (see `assistant.assessments.decision`) waits until every dimension has a
-rating; unanswered questions are listed as open.
+rating with a reason; the override wins and both are reported. A chosen mitigation counts
+unless the answers contradict it (the playbook's `contradicted_by`: a clause the customer
+refused); a dimension "can be mitigated" as the decision rule reads it (a counted mitigation,
+or the user's explicit flag with a reason). Answers may attach required conditions (a
+pending licence) or legal bars (a refused one). The decision (see
+`assistant.assessments.decision`) waits until every dimension has a rating; unanswered
+questions are listed as open.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from assistant.answer import Citation
 from assistant.assessments.country_indicators import CountryIndicators, IndicatorValue
-from assistant.assessments.decision import Decision, Risk, decide, max_risk
-from assistant.assessments.playbook import Mitigation, Playbook, Question
+from assistant.assessments.decision import (
+    Decision,
+    Finding,
+    Risk,
+    can_be_mitigated,
+    decide,
+    max_risk,
+)
+from assistant.assessments.playbook_records import Mitigation, Playbook, Question
+from assistant.assessments.reassessment import Previous
+from assistant.assessments.signoff import SignOff
 from assistant.assessments.values import (
     MAX_REASON_CHARS,
     checked_name,
@@ -45,16 +61,6 @@ class Override:
 class MitigableFlag:
     value: bool
     reason: str
-
-
-@dataclass(frozen=True)
-class Change:
-    """One recorded difference between two versions of an assessment."""
-
-    field: str
-    old: Any
-    new: Any
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,29 @@ class Assessment:
     mitigations: tuple[str, ...] = ()
     mitigable: dict[str, MitigableFlag] = field(default_factory=dict)
     guidance: dict[str, tuple[Citation, ...]] = field(default_factory=dict)
+    signoffs: tuple[SignOff, ...] = ()
+    previous: Previous | None = None  # the session this one re-assesses
+
+    @property
+    def closed_by(self) -> SignOff | None:
+        """The approval or rejection that closed the session, if any."""
+        return next((s for s in reversed(self.signoffs) if s.closes), None)
+
+    def signed(self, signoff: SignOff) -> Assessment:
+        """The session with senior management's decision added (see `signoff.sign_off`)."""
+        self._editable("signoff")
+        return replace(self, signoffs=(*self.signoffs, signoff))
+
+    def fingerprint(self) -> str:
+        """A digest of the inputs a decision rests on (everything but the sign-offs)."""
+        inputs = {k: v for k, v in self.state().items() if k != "signoffs"}
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
     def answer(self, question_id: str, value: Any,
                indicators: CountryIndicators | None = None) -> Assessment:
         """Record an answer after checking it against the question; country answers keep the
         indicator values in force for that country."""
+        self._editable(f"answer.{question_id}")
         question = self._question(question_id)
         stored = validated_answer(question, value, self.playbook.id)
         facts = dict(self.country_facts)
@@ -109,6 +133,7 @@ class Assessment:
 
     def override(self, dimension_id: str, risk: Risk | str, reason: str) -> Assessment:
         """Set a dimension's rating by hand; the reason is required and recorded."""
+        self._editable(f"override.{dimension_id}")
         self._dimension(dimension_id)
         try:
             risk = Risk(str(risk).lower())
@@ -119,22 +144,25 @@ class Assessment:
 
     def clear_override(self, dimension_id: str) -> Assessment:
         """Go back to the computed rating."""
+        self._editable(f"override.{dimension_id}")
         self._dimension(dimension_id)
         return replace(self, overrides={k: v for k, v in self.overrides.items()
                                         if k != dimension_id})
 
     def choose_mitigations(self, mitigation_ids: Iterable[str]) -> Assessment:
         """Set which of the playbook's mitigations the deal will carry."""
+        self._editable("mitigations")
         known = [m.id for m in self.playbook.mitigations]
         chosen = tuple(dict.fromkeys(mitigation_ids))
         for mid in chosen:
             if mid not in known:
-                raise ValueError(f"unknown mitigation {mid!r} in playbook "
+                raise ValueError(f"mitigations: unknown mitigation id {mid!r} in playbook "
                                  f"'{self.playbook.id}' (known: {', '.join(known)})")
         return replace(self, mitigations=tuple(m for m in known if m in chosen))
 
     def set_mitigable(self, dimension_id: str, value: bool, reason: str) -> Assessment:
         """Say explicitly whether a dimension can be mitigated, and why."""
+        self._editable(f"mitigable.{dimension_id}")
         self._dimension(dimension_id)
         if not isinstance(value, bool):
             raise ValueError(f"can-be-mitigated for {dimension_id} must be true or false")
@@ -144,10 +172,13 @@ class Assessment:
     def fetch_guidance(self, find_guidance: Callable[[str], Sequence[Citation]],
                        refresh: bool = False) -> Assessment:
         """Ask the library for each step's guidance (only steps not asked yet, unless refresh)."""
+        missing = [s for s in self.playbook.steps if refresh or s.id not in self.guidance]
+        if not missing:
+            return self
+        self._editable("guidance")
         found = dict(self.guidance)
-        for step in self.playbook.steps:
-            if refresh or step.id not in found:
-                found[step.id] = tuple(_kept(c) for c in find_guidance(step.guidance_query))
+        for step in missing:
+            found[step.id] = tuple(_kept(c) for c in find_guidance(step.guidance_query))
         return replace(self, guidance=found)
 
     def rating(self, dimension_id: str) -> Rating:
@@ -164,13 +195,38 @@ class Assessment:
         return tuple(self.rating(d.id) for d in self.playbook.dimensions)
 
     def is_mitigable(self, dimension_id: str) -> bool:
-        """The explicit flag if set, else whether a chosen mitigation serves the dimension."""
+        """Whether the dimension can be mitigated as the decision rule reads it; before every
+        dimension is rated: the explicit flag, else whether a counted mitigation serves it."""
+        self._dimension(dimension_id)
+        findings = self.findings()
+        if findings is not None:
+            return can_be_mitigated(findings)[self.playbook.dimension(dimension_id).title]
         if dimension_id in self.mitigable:
             return self.mitigable[dimension_id].value
-        return any(dimension_id in m.mitigates for m in self.chosen_mitigations())
+        return any(dimension_id in m.mitigates for m in self.counted_mitigations())
 
     def chosen_mitigations(self) -> tuple[Mitigation, ...]:
         return tuple(m for m in self.playbook.mitigations if m.id in self.mitigations)
+
+    def discounted(self) -> tuple[tuple[Mitigation, str], ...]:
+        """The chosen mitigations the answers contradict, each with the playbook's reason."""
+        found = []
+        for m in self.chosen_mitigations():
+            reasons = [c.reason for c in m.contradicted_by
+                       if self.answers.get(c.question) in c.answers]
+            if reasons:
+                found.append((m, " ".join(reasons)))
+        return tuple(found)
+
+    def counted_mitigations(self) -> tuple[Mitigation, ...]:
+        """The chosen mitigations that count: those the answers do not contradict."""
+        discounted = {m.id for m, _ in self.discounted()}
+        return tuple(m for m in self.chosen_mitigations() if m.id not in discounted)
+
+    def answered_options(self):
+        """The options chosen so far, in playbook order."""
+        return tuple(o for q in self.playbook.questions
+                     if (o := q.option(self.answers.get(q.id, ""))) is not None)
 
     def red_flags(self) -> tuple[RedFlag, ...]:
         """The red flags raised by the answers so far, in playbook order."""
@@ -186,18 +242,25 @@ class Assessment:
         return tuple(q for q in self.playbook.questions
                      if not q.optional and q.id not in self.answers)
 
-    def decision(self) -> Decision | None:
-        """The decision rule over the effective ratings; None until every dimension is rated."""
+    def findings(self) -> dict[str, Finding] | None:
+        """What the decision rule gets for each dimension (by title); None until all rated."""
         ratings = self.ratings()
         if any(r.effective is None for r in ratings):
             return None
-        titles = {r.dimension_id: r.title for r in ratings}
-        return decide(
-            {r.title: r.effective for r in ratings if r.effective is not None},
-            {titles[d]: self.is_mitigable(d) for d in titles},
-            {titles[d]: [m.text for m in self.chosen_mitigations() if d in m.mitigates]
-             for d in titles},
-        )
+        counted = self.counted_mitigations()
+        return {r.title: Finding(
+            r.effective, tuple(m.text for m in counted if r.dimension_id in m.mitigates),
+            self.mitigable[r.dimension_id].value if r.dimension_id in self.mitigable else None)
+            for r in ratings if r.effective is not None}
+
+    def decision(self) -> Decision | None:
+        """The decision rule over the effective ratings; None until every dimension is rated."""
+        findings = self.findings()
+        if findings is None:
+            return None
+        options = self.answered_options()
+        return decide(findings, [o.condition for o in options if o.condition],
+                      [o.legal_bar for o in options if o.legal_bar])
 
     def label_of(self, question: Question) -> str:
         """The answer as a reader sees it: the option's label, or the text or country."""
@@ -227,25 +290,17 @@ class Assessment:
             "mitigable": {k: {"value": f.value, "reason": f.reason}
                           for k, f in self.mitigable.items()},
             "guidance": {k: [c.to_dict() for c in v] for k, v in self.guidance.items()},
+            "signoffs": [s.to_dict() for s in self.signoffs],
+            "previous": self.previous.to_dict() if self.previous else None,
         }
 
-    def to_dict(self) -> dict:
-        """The state plus what follows from it: ratings, red flags, open questions, decision."""
-        decision = self.decision()
-        return {
-            **self.state(),
-            "ratings": {r.dimension_id: {"computed": r.computed and str(r.computed),
-                                         "effective": r.effective and str(r.effective),
-                                         "overridden": r.override is not None,
-                                         "can_be_mitigated": self.is_mitigable(r.dimension_id)}
-                        for r in self.ratings()},
-            "red_flags": [f.text for f in self.red_flags()],
-            "open_questions": [q.id for q in self.open_questions()],
-            "decision": None if decision is None else {
-                "outcome": str(decision.outcome), "reason": decision.reason,
-                "recommendation": decision.recommendation,
-                "conditions": list(decision.conditions)},
-        }
+    def _editable(self, field_name: str) -> None:
+        closed = self.closed_by
+        if closed is not None:
+            raise ValueError(
+                f"{field_name}: session {self.id} was closed when {closed.approver} decided "
+                f"'{closed.verdict}' on {closed.at:%Y-%m-%d}; a signed-off session cannot "
+                f"change. Start a re-assessment from it (hrdd assess reassess {self.id}).")
 
     def _question(self, question_id: str) -> Question:
         question = self.playbook.question(question_id)
@@ -281,68 +336,7 @@ def start_assessment(playbook: Playbook, deal: str, assessor: str, summary: str 
                       checked_text(summary, "the deal summary", MAX_REASON_CHARS, allow_empty=True))
 
 
-def restore_assessment(playbook: Playbook, state: dict) -> Assessment:
-    """Rebuild an assessment from its persisted `state()`."""
-    citation_fields = {f.name for f in fields(Citation)}
-    return Assessment(
-        state["id"], playbook, state["deal"], state["assessor"],
-        datetime.fromisoformat(state["created"]), state.get("summary", ""),
-        dict(state.get("answers", {})),
-        {k: tuple(IndicatorValue(**f) for f in v)
-         for k, v in state.get("country_facts", {}).items()},
-        {k: Override(Risk(o["risk"]), o["reason"]) for k, o in state.get("overrides", {}).items()},
-        tuple(state.get("mitigations", ())),
-        {k: MitigableFlag(f["value"], f["reason"]) for k, f in state.get("mitigable", {}).items()},
-        {k: tuple(Citation(**{n: c[n] for n in c if n in citation_fields}) for c in v)
-         for k, v in state.get("guidance", {}).items()},
-    )
-
-
-def diff_assessments(old: Assessment | None, new: Assessment) -> tuple[Change, ...]:
-    """What changed from `old` to `new`, one entry per field, for the audit trail."""
-    if old is None:
-        return (Change("session", None, new.deal, f"created with playbook {new.playbook.id} "
-                                                  f"{new.playbook.version}"),)
-    changes = [Change(name, getattr(old, name), getattr(new, name))
-               for name in ("deal", "assessor", "summary")
-               if getattr(old, name) != getattr(new, name)]
-    for qid in _keys(old.answers, new.answers):
-        if old.answers.get(qid) != new.answers.get(qid):
-            changes.append(Change(f"answer.{qid}", old.answers.get(qid), new.answers.get(qid)))
-    for dim in _keys(old.overrides, new.overrides):
-        before, after = old.overrides.get(dim), new.overrides.get(dim)
-        if before != after:
-            changes.append(Change(f"override.{dim}", before and str(before.risk),
-                                  after and str(after.risk), after.reason if after else
-                                  "override removed"))
-    for mid in _keys(dict.fromkeys(old.mitigations), dict.fromkeys(new.mitigations)):
-        if (mid in old.mitigations) != (mid in new.mitigations):
-            changes.append(Change(f"mitigation.{mid}", mid in old.mitigations,
-                                  mid in new.mitigations))
-    for dim in _keys(old.mitigable, new.mitigable):
-        before, after = old.mitigable.get(dim), new.mitigable.get(dim)
-        if before != after:
-            changes.append(Change(f"mitigable.{dim}", before and before.value,
-                                  after and after.value, after.reason if after else ""))
-    for step in _keys(old.guidance, new.guidance):
-        before, after = old.guidance.get(step), new.guidance.get(step)
-        if _cited(before) != _cited(after):
-            changes.append(Change(f"guidance.{step}", _sources(before), _sources(after)))
-    return tuple(changes)
-
-
 def _kept(citation: Citation) -> Citation:
     """The citation as it is persisted (`to_dict`), so a resumed session compares equal."""
     return Citation(**{k: v for k, v in citation.to_dict().items()})
 
-
-def _cited(citations: tuple[Citation, ...] | None) -> list[dict] | None:
-    return None if citations is None else [c.to_dict() for c in citations]
-
-
-def _keys(a: dict, b: dict) -> list[str]:
-    return list(dict.fromkeys([*a, *b]))
-
-
-def _sources(citations: tuple[Citation, ...] | None) -> list[str] | None:
-    return None if citations is None else [f"{c.doc_id} ({c.location})" for c in citations]

@@ -11,108 +11,39 @@ reseller stands in the purchaser's place on the way to the end user.
 Question types: `choice` (options), `yesno` (options `yes` and `no`), `text` (recorded, no
 risk) and `country` (a country code; its risk may come from a country indicator through
 `indicator` and `risk_by_value`). In a rated step every option carries a risk; any option
-may raise red flags. Anything wrong raises PlaybookError naming the file, the step and the
-problem.
+may raise red flags, attach a `condition` to any go outcome (a pending export licence: no
+shipment before it is granted) or be a `legal_bar` (a refused licence: the deal is blocked).
+A mitigation may be `contradicted_by` answers (the customer refused that clause): it then
+does not count, and the reason given is shown. Anything wrong raises PlaybookError naming
+the file, the step and the problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from assistant.assessments.decision import Risk
+from assistant.assessments.playbook_records import (
+    DEFAULT_MAX_CHARS,
+    Contradiction,
+    Dimension,
+    Mitigation,
+    Option,
+    Playbook,
+    Question,
+    Step,
+)
 
 PLAYBOOKS_DIR = Path(__file__).parent / "playbooks"
 QUESTION_TYPES = ("choice", "yesno", "text", "country")
 MITIGATION_KINDS = ("contract", "technical", "organisational")
-DEFAULT_MAX_CHARS = 2000
 
 
 class PlaybookError(ValueError):
     """A playbook that cannot be used; the message names the file, the step and the problem."""
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-    risk: Risk | None
-    red_flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    text: str
-    type: str
-    options: tuple[Option, ...] = ()
-    help: str = ""
-    optional: bool = False
-    max_chars: int = DEFAULT_MAX_CHARS
-    indicator: str | None = None
-    risk_by_value: Mapping[str, Risk] | None = None
-
-    def option(self, value: str) -> Option | None:
-        return next((o for o in self.options if o.value == value), None)
-
-
-@dataclass(frozen=True)
-class Mitigation:
-    id: str
-    text: str
-    mitigates: tuple[str, ...]
-    kind: str = "contract"
-
-
-@dataclass(frozen=True)
-class Step:
-    id: str
-    title: str
-    rates: str | None
-    questions: tuple[Question, ...]
-    mitigations: tuple[Mitigation, ...]
-    guidance_query: str
-    intro: str = ""
-
-
-@dataclass(frozen=True)
-class Dimension:
-    id: str
-    title: str
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Playbook:
-    id: str
-    title: str
-    version: str
-    dimensions: tuple[Dimension, ...]
-    steps: tuple[Step, ...]
-    description: str = ""
-    standard_safeguards: tuple[str, ...] = ()
-    text: str = ""  # the YAML it came from, kept with each session so a resume reads the same
-
-    def question(self, question_id: str) -> Question | None:
-        return next((q for s in self.steps for q in s.questions if q.id == question_id), None)
-
-    def step_of(self, question_id: str) -> Step | None:
-        return next((s for s in self.steps for q in s.questions if q.id == question_id), None)
-
-    def dimension(self, dimension_id: str) -> Dimension | None:
-        return next((d for d in self.dimensions if d.id == dimension_id), None)
-
-    @property
-    def questions(self) -> tuple[Question, ...]:
-        return tuple(q for s in self.steps for q in s.questions)
-
-    @property
-    def mitigations(self) -> tuple[Mitigation, ...]:
-        return tuple(m for s in self.steps for m in s.mitigations)
 
 
 def load_playbook(path: str | Path) -> Playbook:
@@ -196,6 +127,7 @@ class _Parser:
         for dim in dims:
             if not any(s.rates == dim.id for s in steps):
                 raise self.fail(f"dimension {dim.id!r} is rated by no step")
+        self.contradictions(steps)
         return Playbook(
             self.text(data["id"], "the playbook id"), self.text(data["title"], "the title"),
             self.text(data.get("version", "1"), "the version"), dims, steps,
@@ -218,6 +150,32 @@ class _Parser:
                     self.where = f"step {step_id!r}: " if step_id else ""
                 raise self.fail(f"duplicate {what} id {item!r}")
             seen.add(item)
+
+    def contradictions(self, steps: tuple[Step, ...]) -> None:
+        """Each `contradicted_by` names a choice question of the playbook and its options."""
+        questions = {q.id: q for s in steps for q in s.questions}
+        for step in steps:
+            self.where = f"step {step.id!r}: "
+            for mitigation, c in [(m, c) for m in step.mitigations for c in m.contradicted_by]:
+                what = f"mitigation {mitigation.id!r} contradicted_by"
+                question = questions.get(c.question)
+                if question is None or not question.options:
+                    raise self.fail(f"{what} names {c.question!r}, which is not a choice or "
+                                    "yesno question of this playbook")
+                for answer in c.answers:
+                    if question.option(answer) is None:
+                        raise self.fail(f"{what}: {answer!r} is not an option of question "
+                                        f"{c.question!r}")
+
+    def contradiction(self, data: Any, what: str) -> Contradiction:
+        data = self.mapping(data, f"a contradicted_by entry of {what}",
+                            {"question", "answers", "reason"}, set())
+        answers = data["answers"] if isinstance(data["answers"], list) else [data["answers"]]
+        answers = ["yes" if a is True else "no" if a is False else a for a in answers]
+        return Contradiction(self.text(data["question"], f"{what} contradicted_by question"),
+                             tuple(self.text(a, f"{what} contradicted_by answers")
+                                   for a in answers),
+                             self.text(data["reason"], f"{what} contradicted_by reason"))
 
     def dimension(self, data: Any) -> Dimension:
         data = self.mapping(data, "a dimension", {"id", "title"}, {"description"})
@@ -287,7 +245,7 @@ class _Parser:
         if isinstance(data, dict) and isinstance(data.get("value"), bool):
             data = {**data, "value": "yes" if data["value"] else "no"}  # YAML reads yes as True
         data = self.mapping(data, f"an option of {question}", {"value"},
-                            {"label", "risk", "red_flags"})
+                            {"label", "risk", "red_flags", "condition", "legal_bar"})
         value = self.text(data["value"], f"an option of {question}")
         what = f"option {value!r} of {question}"
         if rates is not None and data.get("risk") is None:
@@ -299,12 +257,13 @@ class _Parser:
         flags = tuple(self.text(f, f"a red flag of {what}")
                       for f in self.listing(data.get("red_flags") or [], f"{what} red_flags"))
         return Option(value, self.text(data.get("label") or value.capitalize(), what), risk,
-                      flags)
+                      flags, self.text(data.get("condition") or "", f"{what} condition"),
+                      self.text(data.get("legal_bar") or "", f"{what} legal_bar"))
 
     def mitigation(self, data: Any, rates: str | None, declared: list[str]) -> Mitigation:
         mid = data.get("id") if isinstance(data, dict) else None
         what = f"mitigation {mid!r}" if mid else "a mitigation"
-        data = self.mapping(data, what, {"id", "text"}, {"mitigates", "kind"})
+        data = self.mapping(data, what, {"id", "text"}, {"mitigates", "kind", "contradicted_by"})
         mitigates = data.get("mitigates") or ([rates] if rates else [])
         if isinstance(mitigates, str):
             mitigates = [mitigates]
@@ -318,5 +277,7 @@ class _Parser:
         if kind not in MITIGATION_KINDS:
             raise self.fail(f"{what} has unknown kind {kind!r} "
                             f"(expected one of {', '.join(MITIGATION_KINDS)})")
+        against = tuple(self.contradiction(c, what) for c in self.listing(
+            data.get("contradicted_by") or [], f"{what} contradicted_by"))
         return Mitigation(self.text(data["id"], what), self.text(data["text"], what),
-                          tuple(mitigates), kind)
+                          tuple(mitigates), kind, against)

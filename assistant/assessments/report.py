@@ -2,7 +2,9 @@
 
 Both formats render the same list of blocks, so they never drift apart. Every piece of
 user or document text is escaped: `html.escape` in HTML, backslash escapes in Markdown,
-so no document can inject markup into the report.
+so no document can inject markup into the report. The sign-off section is filled in from
+the record: who prepared the assessment, and senior management's decision on an escalated
+one (who, when, the verdict, the rationale, the conditions and the review date).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from datetime import UTC, datetime
 
 from assistant.answer import Citation
 from assistant.assessments.assessment import Assessment
-from assistant.assessments.decision import Outcome
-from assistant.assessments.playbook import Step
+from assistant.assessments.decision import Decision, Outcome
+from assistant.assessments.playbook_records import Step
+from assistant.assessments.reassessment import changes_since
+from assistant.assessments.signoff import VERDICT_TITLES, SignOff, Verdict, signoff_status
 from assistant.markdown import citation_line
 from assistant.markdown import escape as _md
 
@@ -26,11 +30,12 @@ OUTCOME_TITLES = {
     Outcome.PROCEED_WITH_CONDITIONS: "Proceed with conditions",
     Outcome.ESCALATE: "Escalate to senior management",
     Outcome.NO_GO: "No-go",
+    Outcome.BLOCKED: "Blocked by a legal bar",
 }
 
 # A block is (kind, payload): h1/h2/h3/p/note take a str; ul takes items, each a str or a
 # (bold, rest) pair; table takes (headers, rows); cites takes a tuple of Citations;
-# signoff takes the roles that sign.
+# signoff takes rows of (role, name, date, what was signed), all filled in.
 Block = tuple[str, object]
 
 
@@ -63,6 +68,9 @@ def build_blocks(assessment: Assessment, generated: datetime | None = None) -> l
     ]
     if a.summary:
         blocks.append(("p", a.summary))
+    if a.previous is not None:
+        blocks += [("h2", f"Changes since the last decision (session {a.previous.session_id})"),
+                   ("ul", [_last_decision(a)] + changes_since(a))]
     blocks += _decision_blocks(a)
     blocks += [("h2", "Ratings"), ("table", (
         ("Dimension", "From the answers", "Override", "Rating", "Can be mitigated"),
@@ -75,8 +83,56 @@ def build_blocks(assessment: Assessment, generated: datetime | None = None) -> l
     blocks += [("h2", "Open questions"),
                ("ul", [f"{a.playbook.step_of(q.id).title}: {q.text}" for q in a.open_questions()]
                 or ["None: every question has an answer."])]
-    blocks += [("h2", "Sign-off"), ("signoff", ("Prepared by", "Approved by"))]
+    blocks += _signoff_blocks(a)
     blocks.append(("note", NOT_LEGAL_ADVICE))
+    return blocks
+
+
+def _last_decision(a: Assessment) -> str:
+    before = a.previous
+    said = f"Then: '{before.outcome or 'not decided'}' (assessor {before.assessor})"
+    if before.verdict:
+        said += (f"; senior management: {VERDICT_TITLES[Verdict(before.verdict)].lower()} by "
+                 f"{before.approver} on {before.decided:%Y-%m-%d}")
+    return said + (f"; review by {before.review_by.isoformat()}." if before.review_by else ".")
+
+
+def _signoff_blocks(a: Assessment) -> list[Block]:
+    decision = a.decision()
+    status = signoff_status(decision and str(decision.outcome), a.signoffs)
+    rows = [("Prepared by", a.assessor, a.created.strftime("%Y-%m-%d"),
+             f"the assessment ({decision.outcome if decision else 'no decision yet'})")]
+    blocks: list[Block] = [("h2", "Sign-off")]
+    if status is None:
+        blocks.append(("p", "Senior-management sign-off is not required: only an escalated "
+                            "assessment waits for one."))
+    elif status in ("awaiting", str(Verdict.MORE_INFORMATION)):
+        blocks.append(("note", "Awaiting the decision of senior management: approve (with "
+                               "conditions), reject, or send back for more information."))
+    for n, signoff in enumerate(a.signoffs, start=1):
+        blocks += _signoff_record(n, signoff)
+        rows.append(("Decided by", signoff.approver, signoff.at.strftime("%Y-%m-%d %H:%M UTC"),
+                     VERDICT_TITLES[signoff.verdict]))
+    return blocks + [("signoff", rows)]
+
+
+def _signoff_record(n: int, s: SignOff) -> list[Block]:
+    items = [("Verdict: ", VERDICT_TITLES[s.verdict]), ("Approver: ", s.approver),
+             ("When: ", s.at.strftime("%Y-%m-%d %H:%M UTC")), ("Rationale: ", s.rationale)]
+    if s.review_by:
+        items.append(("Review by: ", f"{s.review_by.isoformat()}, and before any renewal, "
+                                     "upgrade or expansion of the deal"))
+    items.append(("Assessment fingerprint: ", s.fingerprint))
+    blocks: list[Block] = [("h3", f"Decision {n} of senior management"), ("ul", items)]
+    if s.verdict is Verdict.APPROVE:
+        blocks += [("h3", "Conditions approved"),
+                   ("ul", [c if c in s.proposed else _marked(c, "added by the approver")
+                           for c in s.conditions])]
+        dropped = [c for c in s.proposed if c not in s.conditions]
+        if dropped:
+            blocks += [("h3", "Proposed conditions the approver dropped"), ("ul", dropped)]
+    if s.questions:
+        blocks += [("h3", "Information requested"), ("ul", list(s.questions))]
     return blocks
 
 
@@ -91,15 +147,38 @@ def _decision_blocks(a: Assessment) -> list[Block]:
         ("ul", [("Outcome: ", str(decision.outcome)), ("Reason: ", decision.reason),
                 ("Recommendation: ", decision.recommendation)]),
     ]
+    if a.signoffs:
+        last = a.signoffs[-1]
+        blocks[-1][1].append(("Senior management: ", f"{VERDICT_TITLES[last.verdict]} by "
+                              f"{last.approver} on {last.at:%Y-%m-%d} (see Sign-off)."))
+    if decision.outcome is Outcome.BLOCKED:
+        blocks += [("h3", "Legal bar"), ("ul", list(decision.legal_bars)),
+                   ("p", "A legal bar is not a human-rights finding: without it, the 4 Ps "
+                         f"rule gives '{decision.human_rights}'.")]
     if a.open_questions():
         blocks.append(("note", f"Provisional: {len(a.open_questions())} question(s) are "
                                "still open; the decision may change when they are answered."))
+    blocks += _condition_blocks(a, decision)
+    if decision.outcome not in (Outcome.NO_GO, Outcome.BLOCKED) and a.playbook.standard_safeguards:
+        blocks += [("h3", "Standard safeguards"), ("ul", list(a.playbook.standard_safeguards))]
+    return blocks
+
+
+def _condition_blocks(a: Assessment, decision: Decision) -> list[Block]:
+    blocks: list[Block] = []
     if decision.conditions:
         heading = ("Proposed conditions for senior management"
                    if decision.outcome is Outcome.ESCALATE else "Conditions")
-        blocks += [("h3", heading), ("ul", list(decision.conditions))]
-    if decision.outcome is not Outcome.NO_GO and a.playbook.standard_safeguards:
-        blocks += [("h3", "Standard safeguards"), ("ul", list(a.playbook.standard_safeguards))]
+        blocks += [("h3", heading), ("ul", [_marked(c, "required by the answers") if c in
+                                            decision.required else c
+                                            for c in decision.conditions])]
+    if decision.outcome is Outcome.ESCALATE and decision.unserved:
+        blocks += [("h3", "Without a mitigation that counts"),
+                   ("ul", [f"{d}: rated {'high' if d in decision.high else 'medium'}"
+                           for d in decision.unserved])]
+    if a.discounted():
+        blocks += [("h3", "Chosen mitigations that do not count"),
+                   ("ul", [(f"{m.text} ", f"Not counted: {why}") for m, why in a.discounted()])]
     return blocks
 
 
@@ -126,9 +205,12 @@ def _step_blocks(a: Assessment, step: Step) -> list[Block]:
     if flags:
         blocks += [("h3", "Red flags"), ("ul", flags)]
     chosen = [m for m in a.chosen_mitigations() if m in step.mitigations]
+    discounted = dict((m.id, why) for m, why in a.discounted())
     if chosen:
         blocks += [("h3", "Mitigations chosen"),
-                   ("ul", [f"{m.text} ({m.kind})" for m in chosen])]
+                   ("ul", [f"{m.text} ({m.kind})" + (f"; not counted: {discounted[m.id]}"
+                                                     if m.id in discounted else "")
+                           for m in chosen])]
     blocks.append(("h3", "Guidance relied on"))
     if step.id not in a.guidance:
         blocks.append(("p", "Guidance was not fetched for this step."))
@@ -137,6 +219,10 @@ def _step_blocks(a: Assessment, step: Step) -> list[Block]:
     else:
         blocks.append(("cites", a.guidance[step.id]))
     return blocks
+
+
+def _marked(condition: str, note: str) -> str:
+    return f"{condition.rstrip('.')} ({note})."
 
 
 def _mitigable_text(a: Assessment, dimension_id: str) -> str:
@@ -163,9 +249,7 @@ def _markdown(block: Block) -> str:
         lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
         return "\n".join(lines) + "\n"
     if kind == "signoff":
-        line = "_" * 28
-        return "\n".join(f"**{_md(who)}**\n\nName: {line} Role: {line}\n\n"
-                         f"Date: {line} Signature: {line}\n" for who in payload)
+        return _markdown(("table", (("Role", "Name", "Date", "Signed for"), payload)))
     if kind == "cites":
         return "\n".join(citation_line(c) for c in _cites(payload)) + "\n"
     raise ValueError(f"unknown block kind {kind!r}")
@@ -189,10 +273,8 @@ def _html(block: Block) -> str:
                        for row in rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     if kind == "signoff":
-        rows = "".join(f"<tr><th>{e(who)}</th><td></td><td></td><td></td><td></td></tr>"
-                       for who in payload)
-        return ("<table class=\"signoff\"><thead><tr><th></th><th>Name</th><th>Role</th>"
-                f"<th>Date</th><th>Signature</th></tr></thead><tbody>{rows}</tbody></table>")
+        return _html(("table", (("Role", "Name", "Date", "Signed for"), payload))).replace(
+            "<table>", "<table class=\"signoff\">", 1)
     if kind == "cites":
         items = "".join(f"<li value=\"{int(c.n)}\"><strong>{e(c.title)}</strong> "
                         f"({e(c.location)}): <q>{e(c.quote)}</q></li>"
@@ -210,5 +292,5 @@ def _cites(payload: object) -> tuple[Citation, ...]:
 
 _CSS = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;line-height:1.4}"
         "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3rem;"
-        "vertical-align:top}.signoff td{height:2.5rem;min-width:9rem}"
+        "vertical-align:top}.signoff td{min-width:9rem}"
         ".note{border-left:4px solid #c60;padding-left:.6rem}")

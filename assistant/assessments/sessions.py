@@ -4,14 +4,16 @@ Two tables. `sessions` holds one row per session with its state (answers, overri
 mitigations, guidance) as JSON and the playbook text in force, so a resumed session reads
 the playbook it started with. `audit_trail` holds one row per change: who, when (UTC), the
 field, old and new values, the reason, and the library and app versions in force. Each
-`save` is one transaction, so an answer saved is never lost by a later crash.
+`save` is one transaction, so an answer saved is never lost by a later crash. A session
+that senior management approved or rejected takes no further change: `save` refuses it
+and writes nothing, and a sign-off is saved only under the approver's own name.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,11 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, create_engine, 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from assistant.assessments.assessment import Assessment, Change, diff_assessments, restore_assessment
+from assistant.assessments.assessment import Assessment
+from assistant.assessments.changes import Change, diff_assessments
+from assistant.assessments.persisted import exported, restore_assessment
 from assistant.assessments.playbook import parse_playbook
+from assistant.assessments.signoff import SignOff, Verdict, sign_off, signoff_status
 from assistant.settings import Settings, app_version
 
 
@@ -69,6 +74,9 @@ class SessionSummary:
     created: datetime
     updated: datetime
     outcome: str | None
+    signoff: str | None = None  # awaiting, approve, reject or more-information
+    review_by: date | None = None  # an approved deal's review date
+    previous_id: str | None = None  # the session this one re-assesses
 
 
 @dataclass(frozen=True)
@@ -122,15 +130,25 @@ class SessionRecords:
         """Store the session's new state and an audit entry for each change; return them."""
         with Session(self.engine) as db, db.begin():
             row = self._row(db, assessment.id)
-            changes = diff_assessments(self._restore(row), assessment)
+            stored = self._restore(row)
+            changes = diff_assessments(stored, assessment)
             if not changes:
                 return ()
+            _check_signoffs(stored, assessment, changes, who)
             now = datetime.now(UTC)
             row.state, row.deal, row.assessor = assessment.state(), assessment.deal, \
                 assessment.assessor
             row.outcome, row.updated_at = _outcome(assessment), now
             self._audit(db, assessment.id, who, now, changes)
             return changes
+
+    def sign_off(self, session_id: str, verdict: Verdict | str, approver: str, rationale: str,
+                 **details) -> Assessment:
+        """Record senior management's decision on an escalated session, under the approver's
+        name (see `assistant.assessments.signoff.sign_off` for `details` and the checks)."""
+        signed = sign_off(self.load(session_id), verdict, approver, rationale, **details)
+        self.save(signed, approver)
+        return signed
 
     def load(self, session_id: str) -> Assessment:
         """Resume a session as it was last saved, with the playbook it started with."""
@@ -141,9 +159,7 @@ class SessionRecords:
         """Every session, the most recently changed first."""
         with Session(self.engine) as db:
             rows = db.scalars(select(_SessionRow).order_by(_SessionRow.updated_at.desc()))
-            return tuple(SessionSummary(r.id, r.deal, r.assessor, r.playbook_id,
-                                        _utc(r.created_at), _utc(r.updated_at), r.outcome)
-                         for r in rows)
+            return tuple(_summary(r) for r in rows)
 
     def audit_trail(self, session_id: str) -> tuple[AuditEntry, ...]:
         """The session's changes, oldest first."""
@@ -156,7 +172,7 @@ class SessionRecords:
 
     def export(self, session_id: str) -> dict:
         """The session with its ratings, decision and audit trail, as JSON-ready data."""
-        return {"session": self.load(session_id).to_dict(),
+        return {"session": exported(self.load(session_id)),
                 "audit_trail": [e.to_dict() for e in self.audit_trail(session_id)]}
 
     def export_json(self, session_id: str) -> str:
@@ -186,6 +202,32 @@ def open_records(settings: Settings, library_version: str = "unknown") -> Sessio
     """The session records of the settings' database, tagged with this app's version."""
     return SessionRecords(settings.sessions_url, app_version=app_version(),
                           library_version=library_version)
+
+
+def _check_signoffs(stored: Assessment, new: Assessment, changes: tuple[Change, ...],
+                    who: str) -> None:
+    """A closed session changes no more; sign-offs are only added, each by its approver."""
+    closed = stored.closed_by
+    if closed is not None:
+        raise ValueError(f"{changes[0].field}: session {stored.id} was closed when "
+                         f"{closed.approver} decided '{closed.verdict}'; nothing was saved")
+    if new.signoffs[:len(stored.signoffs)] != stored.signoffs:
+        raise ValueError(f"signoff: session {stored.id}'s recorded decisions cannot be "
+                         "changed or removed; nothing was saved")
+    for signoff in new.signoffs[len(stored.signoffs):]:
+        if signoff.approver != who.strip():
+            raise ValueError(f"signoff: the decision of {signoff.approver} must be saved "
+                             f"under their name, not {who.strip()!r}; nothing was saved")
+
+
+def _summary(row: _SessionRow) -> SessionSummary:
+    signoffs = [SignOff.from_dict(s) for s in row.state.get("signoffs") or ()]
+    approved = next((s for s in reversed(signoffs) if s.verdict is Verdict.APPROVE), None)
+    status = signoff_status(row.outcome, signoffs)
+    previous = row.state.get("previous") or {}
+    return SessionSummary(row.id, row.deal, row.assessor, row.playbook_id, _utc(row.created_at),
+                          _utc(row.updated_at), row.outcome, status,
+                          approved.review_by if approved else None, previous.get("session_id"))
 
 
 def _outcome(assessment: Assessment) -> str | None:

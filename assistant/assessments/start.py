@@ -1,16 +1,20 @@
 """How a guided assessment begins, the same on every surface: guidance first, then the session.
 
 `library_guidance` is the one source of cited guidance for the steps (the library's assistant,
-or none with the reason said); `start_session` records a new session with that guidance.
+or none with the reason said); `start_session` records a new session with that guidance;
+`start_reassessment` records a new session that starts from an earlier one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from assistant.answer import Citation
 from assistant.assessments.assessment import Assessment
+from assistant.assessments.playbook import PLAYBOOKS_DIR, PlaybookError, find_playbook
+from assistant.assessments.reassessment import reassess
 
 GUIDANCE_PER_STEP = 3
 
@@ -54,3 +58,22 @@ def start_session(records, new: Assessment, who: str, guidance: GuidanceSource,
     done = (filled or new).fetch_guidance(guidance.find)
     records.save(done, who)
     return done
+
+
+def start_reassessment(records, earlier_id: str, assessor: str, guidance: GuidanceSource,
+                       playbooks: str | Path = PLAYBOOKS_DIR) -> Assessment:
+    """Record a new session on the deal of session `earlier_id`, starting from its inputs
+    under the current version of its playbook (or the one it used, if that is gone).
+
+    The copied inputs are saved as the new session's first changes, so the audit trail
+    lists each one; the new session keeps the link to the earlier one.
+    """
+    earlier = records.load(earlier_id)
+    try:
+        playbook = find_playbook(earlier.playbook.id, playbooks)
+    except PlaybookError:
+        playbook = earlier.playbook
+    filled = reassess(earlier, assessor, playbook)
+    blank = replace(filled, answers={}, country_facts={}, overrides={}, mitigations=(),
+                    mitigable={})
+    return start_session(records, blank, assessor, guidance, filled)

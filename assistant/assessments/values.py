@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.assessments.playbook import Question
+from assistant.assessments.playbook_records import Question
 
 MAX_NAME_CHARS = 200
 MAX_REASON_CHARS = 2000

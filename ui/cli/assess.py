@@ -1,25 +1,30 @@
-"""`hrdd assess`: guided assessments from the terminal (new, resume, list, report, export, run).
+"""`hrdd assess`: guided assessments from the terminal (new, resume, reassess, decide, list,
+report, export, run).
 
 Every answer is saved as soon as it is given, so an interrupted session loses nothing
-already answered; `hrdd assess resume ID` picks it up again.
+already answered; `hrdd assess resume ID` picks it up again. An escalated session waits for
+senior management's decision (`hrdd assess decide ID`); a deal with new facts starts again
+from its earlier session (`hrdd assess reassess ID`). The prompts are in `ui.cli.assess_walk`.
 """
 
 from __future__ import annotations
 
+from contextlib import closing
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.prompt import Confirm, Prompt
+from rich.prompt import Prompt
 from rich.table import Table
 
 from assistant.settings import Settings
+from ui.cli.assess_walk import show_decision, walk, write_report
 from ui.cli.common import out as console
 
 if TYPE_CHECKING:  # the assessment modules load SQLAlchemy and YAML: imported in the commands
     from assistant.assessments.assessment import Assessment
     from assistant.assessments.country_indicators import CountryIndicators
-    from assistant.assessments.playbook import Question, Step
     from assistant.assessments.sessions import SessionRecords
     from assistant.assessments.start import GuidanceSource
 
@@ -58,11 +63,11 @@ def new(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     guidance = _guidance_source(settings)
-    records = _records(settings, guidance.library_version)
-    assessment = start_session(records, assessment, assessor, guidance)
-    console.print(f"Session [bold]{assessment.id}[/bold] created; resume it with "
-                  f"`hrdd assess resume {assessment.id}`.")
-    _walk(assessment, records, assessor, guidance, _indicators(indicators))
+    with closing(_records(settings, guidance.library_version)) as records:
+        assessment = start_session(records, assessment, assessor, guidance)
+        console.print(f"Session [bold]{assessment.id}[/bold] created; resume it with "
+                      f"`hrdd assess resume {assessment.id}`.")
+        walk(assessment, records, assessor, guidance, _indicators(indicators))
 
 
 @app.command()
@@ -74,19 +79,124 @@ def resume(
     """Continue a saved session where it stopped."""
     settings = Settings()
     guidance = _guidance_source(settings)
-    records = _records(settings, guidance.library_version)
-    assessment = _load(records, session_id)
-    _walk(assessment, records, who or assessment.assessor, guidance, _indicators(indicators))
+    with closing(_records(settings, guidance.library_version)) as records:
+        assessment = _load(records, session_id)
+        if assessment.closed_by is not None:
+            closed = assessment.closed_by
+            console.print(f"[red]Session {session_id} was closed when {closed.approver} decided "
+                          f"'{closed.verdict}'; start a re-assessment from it: "
+                          f"`hrdd assess reassess {session_id}`.[/red]", highlight=False)
+            raise typer.Exit(1)
+        walk(assessment, records, who or assessment.assessor, guidance, _indicators(indicators))
+
+
+@app.command()
+def reassess(
+    session_id: Annotated[str, typer.Argument(help="The earlier session of the same deal.")],
+    assessor: Annotated[str | None, typer.Option(help="Your name (default: ask).")] = None,
+    indicators: IndicatorsOption = None,
+) -> None:
+    """Start a new assessment of a deal from an earlier session, and review what changed."""
+    from assistant.assessments.start import start_reassessment
+
+    settings = Settings()
+    guidance = _guidance_source(settings)
+    with closing(_records(settings, guidance.library_version)) as records:
+        _load(records, session_id)
+        assessor = assessor or Prompt.ask("Your name (recorded in the audit trail)",
+                                          console=console)
+        try:
+            assessment = start_reassessment(records, session_id, assessor, guidance)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        console.print(f"Session [bold]{assessment.id}[/bold] re-assesses {session_id}; resume it "
+                      f"with `hrdd assess resume {assessment.id}`.")
+        walk(assessment, records, assessor, guidance, _indicators(indicators), review=True)
+
+
+@app.command()
+def decide(
+    session_id: Annotated[str, typer.Argument(help="The escalated session.")],
+    approver: Annotated[str | None, typer.Option(help="Your name: senior management, not "
+                                                      "the assessor (default: ask).")] = None,
+    verdict: Annotated[str | None, typer.Option(help="approve, reject or more-information "
+                                                     "(default: ask).")] = None,
+    rationale: Annotated[str | None, typer.Option(help="Why (default: ask).")] = None,
+    drop: Annotated[list[int] | None, typer.Option(help="Approve: number of a proposed "
+                                                        "condition to drop (repeatable).")] = None,
+    add: Annotated[list[str] | None, typer.Option(help="Approve: a condition to add "
+                                                       "(repeatable).")] = None,
+    review_by: Annotated[str | None, typer.Option(help="Approve: review date, YYYY-MM-DD "
+                                                       "(default: ask).")] = None,
+    question: Annotated[list[str] | None, typer.Option(help="More information: a question "
+                                                            "for the assessor (repeatable).")]
+    = None,
+) -> None:
+    """Record senior management's decision on an escalated assessment."""
+    from assistant.assessments.signoff import VERDICT_TITLES, Verdict, check_awaiting
+
+    with closing(_records(Settings(), "unknown")) as records:
+        a = _load(records, session_id)
+        show_decision(a)
+        try:
+            proposed = check_awaiting(a).conditions
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        for n, condition in enumerate(proposed, start=1):
+            console.print(f"  {n}. {condition}", markup=False)
+        interactive = verdict is None
+        approver = approver or Prompt.ask("Your name (senior management)", console=console)
+        verdict = verdict or Prompt.ask("Decision", choices=[v.value for v in Verdict],
+                                        console=console)
+        rationale = rationale or Prompt.ask("Rationale (recorded in the audit trail and report)",
+                                            console=console)
+        if interactive and verdict == Verdict.APPROVE and proposed:
+            drop = [int(n) for n in Prompt.ask(
+                "Numbers of proposed conditions to drop, comma-separated (Enter: none)",
+                default="", show_default=False, console=console).replace(" ", "").split(",")
+                if n.isdigit()]
+            add = []
+            while extra := Prompt.ask("A condition to add (Enter: done)", default="",
+                                      show_default=False, console=console).strip():
+                add.append(extra)
+        if verdict == Verdict.APPROVE and review_by is None:
+            review_by = Prompt.ask("Review by (YYYY-MM-DD, before renewal, upgrade or expansion)",
+                                   console=console)
+        if verdict == Verdict.MORE_INFORMATION and not question:
+            question = [Prompt.ask("What must the assessor find out?", console=console)]
+        try:
+            signed = records.sign_off(
+                session_id, verdict, approver, rationale, questions=question or (),
+                drop=[_numbered(proposed, n) for n in drop or ()], add=add or (),
+                review_by=_date(review_by))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        last = signed.signoffs[-1]
+        console.print(f"[bold]{VERDICT_TITLES[last.verdict]}[/bold] by {last.approver}; "
+                      "recorded in the audit trail.", highlight=False)
+        for condition in last.conditions:
+            console.print(f"  - {condition}", markup=False)
+        if last.review_by:
+            console.print(f"Review by {last.review_by.isoformat()}.")
 
 
 @app.command("list")
 def list_sessions() -> None:
-    """List saved sessions, the most recent first."""
-    table = Table("deal", "assessor", "playbook", "updated (UTC)", "outcome")
+    """List saved sessions, the most recent first, with sign-offs and reviews that are due."""
+    table = Table("deal", "assessor", "playbook", "updated (UTC)", "outcome", "sign-off",
+                  "review by")
     table.add_column("id", no_wrap=True)
-    for s in _records(Settings(), "unknown").list():
+    today = datetime.now(UTC).date()
+    with closing(_records(Settings(), "unknown")) as records:
+        sessions = records.list()
+    for s in sessions:
+        review = ""
+        if s.review_by:
+            review = s.review_by.isoformat() + (" [bold red]DUE[/]" if s.review_by <= today
+                                                else "")
         table.add_row(s.deal, s.assessor, s.playbook_id, s.updated.strftime("%Y-%m-%d %H:%M"),
-                      s.outcome or "not decided", s.id)
+                      s.outcome or "not decided", s.signoff or "", review,
+                      s.id + (f" (re-assesses {s.previous_id})" if s.previous_id else ""))
     console.print(table)
 
 
@@ -97,7 +207,8 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Write a session's report in Markdown or HTML."""
-    _write_report(_load(_records(Settings(), "unknown"), session_id), fmt, out)
+    with closing(_records(Settings(), "unknown")) as records:
+        write_report(_load(records, session_id), fmt, out)
 
 
 @app.command()
@@ -106,14 +217,14 @@ def export(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Export a session with its decision and audit trail as JSON."""
-    records = _records(Settings(), "unknown")
-    _load(records, session_id)
-    text = records.export_json(session_id)
-    if out:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"Exported to {out}")
-    else:
-        typer.echo(text)
+    with closing(_records(Settings(), "unknown")) as records:
+        _load(records, session_id)
+        text = records.export_json(session_id)
+        if out:
+            out.write_text(text, encoding="utf-8")
+            console.print(f"Exported to {out}")
+        else:
+            typer.echo(text)
 
 
 @app.command()
@@ -136,153 +247,16 @@ def run(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     guidance = _guidance_source(settings)
-    records = _records(settings, guidance.library_version)
-    try:
-        filled = apply_script(script, assessment, guidance.find, _indicators(indicators))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    done = start_session(records, assessment, script.assessor, guidance, filled)
-    console.print(f"Session [bold]{done.id}[/bold] saved.")
-    _show_decision(done)
-    if report_path:
-        _write_report(done, fmt, report_path)
-
-
-def _walk(assessment: Assessment, records: SessionRecords, who: str, guidance: GuidanceSource,
-          indicators: CountryIndicators | None) -> None:
-    """Ask every open question step by step, then ratings, mitigations and the decision."""
-    # A resumed session may have steps whose guidance was never fetched (library unavailable).
-    assessment = _save(records, assessment.fetch_guidance(guidance.find), who)
-    for step in assessment.playbook.steps:
-        if not any(q.id not in assessment.answers for q in step.questions):
-            continue
-        _show_step(assessment, step)
-        for question in step.questions:
-            if question.id in assessment.answers:
-                continue
-            value = _ask(question, indicators)
-            if value is not None:
-                assessment = _save(records, assessment.answer(question.id, value, indicators),
-                                   who)
-    assessment = _review_ratings(assessment, records, who)
-    assessment = _choose_mitigations(assessment, records, who)
-    _show_decision(assessment)
-    if Confirm.ask("Write the report now?", default=True, console=console):
-        _write_report(assessment, "md", Path(f"assessment-{assessment.id}.md"))
-
-
-def _show_step(assessment: Assessment, step: Step) -> None:
-    console.rule(step.title)
-    if step.intro:
-        console.print(step.intro)
-    citations = assessment.guidance.get(step.id, ())
-    if citations:
-        console.print("[bold]Guidance[/bold]")
-    for c in citations:
-        quote = c.quote if len(c.quote) <= 300 else c.quote[:300].rsplit(" ", 1)[0] + " ..."
-        console.print(f"  [{c.n}] {c.title} ({c.location}): \"{quote}\"", markup=False)
-
-
-def _ask(question: Question, indicators: CountryIndicators | None) -> str | None:
-    """One question; an empty answer leaves it open for later."""
-    console.print(f"\n[bold]{question.text}[/bold]" + (f"\n{question.help}" if question.help
-                                                       else ""))
-    for n, option in enumerate(question.options, start=1):
-        console.print(f"  {n}. {option.label}", markup=False)
-    while True:
-        raw = Prompt.ask("Answer (Enter to leave open)", default="", show_default=False,
-                         console=console).strip()
-        if not raw:
-            return None
-        if question.options and raw.isdigit() and 1 <= int(raw) <= len(question.options):
-            raw = question.options[int(raw) - 1].value
-        if question.type == "yesno":
-            raw = {"y": "yes", "n": "no"}.get(raw.lower(), raw.lower())
-        if question.type == "country" and indicators:
-            for fact in indicators.for_country(raw):
-                console.print(f"  {fact.describe()}", markup=False)
-        problem = _problem(question, raw)
-        if problem is None:
-            return raw
-        console.print(f"[red]{problem}[/red]")
-
-
-def _problem(question: Question, raw: str) -> str | None:
-    if question.options and question.option(raw.lower()) is None:
-        return "Choose one of the numbers shown."
-    if question.type == "country" and not (len(raw) == 2 and raw.isalpha()):
-        return "Give a two-letter country code, such as XF."
-    if len(raw) > question.max_chars:
-        return f"At most {question.max_chars} characters."
-    return None
-
-
-def _review_ratings(assessment: Assessment, records: SessionRecords, who: str) -> Assessment:
-    from assistant.assessments.decision import Risk
-
-    table = Table("dimension", "from the answers", "rating")
-    for r in assessment.ratings():
-        table.add_row(r.title, str(r.computed or "not rated"), str(r.effective or "not rated"))
-    console.print(table)
-    for r in assessment.ratings():
-        if Confirm.ask(f"Override the rating of {r.title}?", default=False, console=console):
-            risk = Prompt.ask("New rating", choices=[str(x) for x in Risk], console=console)
-            reason = Prompt.ask("Reason (recorded in the audit trail)", console=console)
-            assessment = _save(records, assessment.override(r.dimension_id, risk, reason), who)
-    return assessment
-
-
-def _choose_mitigations(assessment: Assessment, records: SessionRecords, who: str) -> Assessment:
-    from assistant.assessments.decision import Risk
-
-    chosen = list(assessment.mitigations)
-    for r in assessment.ratings():
-        if r.effective in (None, Risk.LOW):
-            continue
-        options = [m for m in assessment.playbook.mitigations if r.dimension_id in m.mitigates]
-        console.print(f"\n[bold]{r.title}[/bold] is rated {r.effective}. Mitigations:")
-        for n, m in enumerate(options, start=1):
-            mark = "x" if m.id in chosen else " "
-            console.print(f"  {n}. [{mark}] {m.text} ({m.kind})", markup=False)
-        raw = Prompt.ask("Numbers to adopt, comma-separated (Enter: keep as is)", default="",
-                         show_default=False, console=console)
-        chosen += [options[int(n) - 1].id for n in raw.replace(" ", "").split(",")
-                   if n.isdigit() and 1 <= int(n) <= len(options)]
-    return _save(records, assessment.choose_mitigations(chosen), who)
-
-
-def _show_decision(assessment: Assessment) -> None:
-    from assistant.assessments.report import OUTCOME_TITLES
-
-    decision = assessment.decision()
-    if decision is None:
-        console.print("[yellow]No decision yet: some dimensions have no rating.[/yellow]")
-        return
-    console.rule(f"Decision: {OUTCOME_TITLES[decision.outcome]}")
-    console.print(decision.reason, markup=False)
-    console.print(decision.recommendation, markup=False)
-    for condition in decision.conditions:
-        console.print(f"  - {condition}", markup=False)
-    if assessment.open_questions():
-        console.print(f"[yellow]{len(assessment.open_questions())} question(s) still open.[/]")
-
-
-def _write_report(assessment: Assessment, fmt: str, out: Path | None) -> None:
-    if fmt not in ("md", "html"):
-        raise typer.BadParameter("--format must be md or html")
-    from assistant.assessments.report import render_html, render_markdown
-
-    text = render_html(assessment) if fmt == "html" else render_markdown(assessment)
-    if out is None:
-        typer.echo(text)
-        return
-    out.write_text(text, encoding="utf-8")
-    console.print(f"Report written to {out}")
-
-
-def _save(records: SessionRecords, assessment: Assessment, who: str) -> Assessment:
-    records.save(assessment, who)
-    return assessment
+    with closing(_records(settings, guidance.library_version)) as records:
+        try:
+            filled = apply_script(script, assessment, guidance.find, _indicators(indicators))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        done = start_session(records, assessment, script.assessor, guidance, filled)
+        console.print(f"Session [bold]{done.id}[/bold] saved.")
+        show_decision(done)
+        if report_path:
+            write_report(done, fmt, report_path)
 
 
 def _load(records: SessionRecords, session_id: str) -> Assessment:
@@ -293,7 +267,23 @@ def _load(records: SessionRecords, session_id: str) -> Assessment:
         raise typer.Exit(1) from None
 
 
+def _numbered(proposed: tuple[str, ...], n: int) -> str:
+    if not 1 <= n <= len(proposed):
+        raise typer.BadParameter(f"--drop {n}: there are {len(proposed)} proposed conditions")
+    return proposed[n - 1]
+
+
+def _date(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"review_by: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _records(settings: Settings, library_version: str) -> SessionRecords:
+    """The session records; close them (`contextlib.closing`) to release the connections."""
     from assistant.assessments.sessions import open_records
     from assistant.datadir import private_sessions_file
 

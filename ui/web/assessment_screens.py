@@ -12,13 +12,16 @@ import streamlit as st
 
 from assistant.assessments.assessment import Assessment
 from assistant.assessments.decision import Outcome, Risk
+from assistant.assessments.reassessment import changes_since
 from assistant.assessments.report import OUTCOME_TITLES, render_html, render_markdown
 from ui.web import components as ui
+from ui.web.signoff_screen import reassess_panel, signoff_panel
 
 BANNERS = {Outcome.PROCEED: (st.success, ":material/check_circle:"),
            Outcome.PROCEED_WITH_CONDITIONS: (st.info, ":material/rule:"),
            Outcome.ESCALATE: (st.warning, ":material/priority_high:"),
-           Outcome.NO_GO: (st.error, ":material/block:")}
+           Outcome.NO_GO: (st.error, ":material/block:"),
+           Outcome.BLOCKED: (st.error, ":material/gavel:")}
 S = st.session_state
 
 
@@ -27,8 +30,14 @@ def go(index: int) -> None:
     st.rerun()
 
 
-def save_session(records, a: Assessment) -> None:
-    records.save(a, S.get("assess_who") or a.assessor)
+def save_session(records, a: Assessment) -> bool:
+    """Save the session; a refused change (a closed session) is shown and nothing is saved."""
+    try:
+        records.save(a, S.get("assess_who") or a.assessor)
+    except ValueError as exc:
+        st.error(ui.inline(exc), icon=":material/lock:")
+        return False
+    return True
 
 
 def ratings_screen(records, a: Assessment, index: int) -> None:
@@ -61,22 +70,23 @@ def ratings_screen(records, a: Assessment, index: int) -> None:
                                                   key=f"ovr-apply-{r.dimension_id}")
                 if apply:
                     try:
-                        save_session(records, a.override(r.dimension_id, risk, reason))
-                        st.rerun()
+                        if save_session(records, a.override(r.dimension_id, risk, reason)):
+                            st.rerun()
                     except ValueError as exc:
                         st.error(ui.inline(exc))
                 if r.override and st.button("Remove the override",
                                             key=f"ovr-clear-{r.dimension_id}"):
-                    save_session(records, a.clear_override(r.dimension_id))
-                    st.rerun()
+                    _try(records, lambda d=r.dimension_id: a.clear_override(d))
     _nav(index)
 
 
 def mitigations_screen(records, a: Assessment, index: int) -> None:
     st.subheader("Choose mitigations", anchor=False)
     st.caption("Mitigations chosen for a medium or high dimension become the conditions of "
-               "the decision. A dimension counts as mitigable when a chosen mitigation "
-               "serves it.")
+               "the decision; a medium dimension with none that counts goes to senior "
+               "management. A mitigation the answers contradict (a refused clause) does not "
+               "count. When every dimension is high, only a flag set below with a reason "
+               "makes a dimension mitigable.")
     titles = {d.id: d.title for d in a.playbook.dimensions}
     rated = {r.dimension_id: r.effective for r in a.ratings()}
     with st.form(f"mit-{a.id}", border=False):
@@ -87,8 +97,12 @@ def mitigations_screen(records, a: Assessment, index: int) -> None:
             for m in step.mitigations:
                 serves = ", ".join(f"{titles[d]} ({rated.get(d) or 'not rated'})"
                                    for d in m.mitigates)
+                against = [c.reason for c in m.contradicted_by
+                           if a.answers.get(c.question) in c.answers]
                 st.checkbox(ui.inline(m.text), value=m.id in a.mitigations,
                             key=f"mit-{a.id}-{m.id}", help=f"{m.kind}; serves {serves}")
+                if against:
+                    st.caption(f":material/block: Would not count: {ui.inline(' '.join(against))}")
         back, save = st.columns(2)
         went_back = back.form_submit_button("Back", icon=":material/arrow_back:",
                                             width="stretch")
@@ -96,8 +110,8 @@ def mitigations_screen(records, a: Assessment, index: int) -> None:
                                         icon=":material/arrow_forward:", width="stretch")
     if went_back or saved:
         chosen = [m.id for m in a.playbook.mitigations if S.get(f"mit-{a.id}-{m.id}")]
-        save_session(records, a.choose_mitigations(chosen))
-        go(index - 1 if went_back else index + 1)
+        if a.closed_by is not None or save_session(records, a.choose_mitigations(chosen)):
+            go(index - 1 if went_back else index + 1)
     with st.expander("Say explicitly whether a dimension can be mitigated (optional)"):
         with st.form(f"mitflag-{a.id}", border=False):
             dim = st.selectbox("Dimension", list(titles), format_func=titles.get)
@@ -105,11 +119,7 @@ def mitigations_screen(records, a: Assessment, index: int) -> None:
             reason = st.text_input("Reason (required)", max_chars=2000)
             apply = st.form_submit_button("Record")
         if apply:
-            try:
-                save_session(records, a.set_mitigable(dim, value == "yes", reason))
-                st.rerun()
-            except ValueError as exc:
-                st.error(ui.inline(exc))
+            _try(records, lambda: a.set_mitigable(dim, value == "yes", reason))
 
 
 def decision_screen(records, a: Assessment, index: int) -> None:
@@ -128,6 +138,12 @@ def decision_screen(records, a: Assessment, index: int) -> None:
     if a.open_questions():
         st.warning(f"Provisional: {len(a.open_questions())} question(s) are still open; the "
                    "decision may change when they are answered.", icon=":material/pending:")
+    if decision.legal_bars:
+        st.markdown("**Legal bar.** " + " ".join(ui.inline(b) for b in decision.legal_bars)
+                    + f" Without it, the 4 Ps rule gives '{decision.human_rights}'.")
+    if a.previous is not None:
+        with st.expander(f"Changes since the last decision (session {a.previous.session_id})"):
+            st.markdown("\n".join(f"- {ui.inline(line)}" for line in changes_since(a)))
     st.markdown("#### Ratings")
     st.dataframe(ui.cells([{"Dimension": r.title, "Rating": str(r.effective or "not rated"),
                    "From the answers": str(r.computed or "not rated"),
@@ -142,7 +158,14 @@ def decision_screen(records, a: Assessment, index: int) -> None:
                        if decision.outcome is Outcome.ESCALATE else "Conditions")
             st.markdown(f"#### {heading}\n\n"
                         + "\n".join(f"- {ui.inline(c)}" for c in decision.conditions))
-        if decision.outcome is not Outcome.NO_GO and a.playbook.standard_safeguards:
+        if decision.outcome is Outcome.ESCALATE and decision.unserved:
+            st.markdown("**Without a mitigation that counts:** "
+                        + ui.inline(", ".join(decision.unserved)))
+        for m, why in a.discounted():
+            st.caption(f":material/block: Not counted: {ui.inline(m.text)} ({ui.inline(why)})")
+        signoff_panel(records, a, decision)
+        if decision.outcome not in (Outcome.NO_GO, Outcome.BLOCKED) and \
+                a.playbook.standard_safeguards:
             st.markdown("#### Standard safeguards\n\n" + "\n".join(
                 f"- {ui.inline(s)}" for s in a.playbook.standard_safeguards))
     with right:
@@ -168,7 +191,19 @@ def decision_screen(records, a: Assessment, index: int) -> None:
                        "Change": e.field, "From": _short(e.old), "To": _short(e.new),
                        "Reason": e.reason} for e in records.audit_trail(a.id)]),
                      hide_index=True, width="stretch")
+    reassess_panel(records, a)
     _nav(index, forward=False)
+
+
+def _try(records, change) -> None:
+    """Apply a change that may be refused (a missing reason, a closed session), then save."""
+    try:
+        updated = change()
+    except ValueError as exc:
+        st.error(ui.inline(exc))
+        return
+    if save_session(records, updated):
+        st.rerun()
 
 
 def _open_questions(a: Assessment) -> None:

@@ -7,11 +7,14 @@ and resumed from the list at any time.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from assistant.assessments.assessment import Assessment, start_assessment
 from assistant.assessments.country_indicators import IndicatorError, parse_country_indicators
-from assistant.assessments.playbook import PlaybookError, Question, Step, list_playbooks
+from assistant.assessments.playbook import PlaybookError, list_playbooks
+from assistant.assessments.playbook_records import Question, Step
 from assistant.assessments.start import library_guidance, start_session
 from ui.web import assessment_screens as screens
 from ui.web import components as ui
@@ -101,7 +104,8 @@ def _resume_form(records) -> None:
         return
     st.dataframe(ui.cells([{"Deal": s.deal, "Playbook": s.playbook_id, "Assessor": s.assessor,
                    "Updated (UTC)": s.updated.strftime("%Y-%m-%d %H:%M"),
-                   "Outcome": s.outcome or "not decided", "ID": s.id} for s in sessions]),
+                   "Outcome": s.outcome or "not decided", "Sign-off": s.signoff or "",
+                   "Review by": _review(s.review_by), "ID": s.id} for s in sessions]),
                  hide_index=True, width="stretch")
     by_id = {s.id: s for s in sessions}
     with st.form("assess_resume"):
@@ -112,6 +116,13 @@ def _resume_form(records) -> None:
         go = st.form_submit_button("Resume", type="primary", icon=":material/play_arrow:")
     if go and chosen:
         _open(chosen, who.strip() or by_id[chosen].assessor, None)
+
+
+def _review(review_by) -> str:
+    if review_by is None:
+        return ""
+    due = review_by <= datetime.now(UTC).date()
+    return review_by.isoformat() + (" (due)" if due else "")
 
 
 def _open(session_id: str, who: str, indicators) -> None:
@@ -131,7 +142,9 @@ def _session(records, a: Assessment) -> None:
         with head:
             st.subheader(ui.inline(a.deal), anchor=False)
             st.caption(f"{ui.inline(a.playbook.title)} (version {a.playbook.version}) · "
-                       f"assessor {ui.inline(a.assessor)} · session {a.id}")
+                       f"assessor {ui.inline(a.assessor)} · session {a.id}"
+                       + (f" · re-assesses {a.previous.session_id}" if a.previous else "")
+                       + (" · closed by sign-off" if a.closed_by else ""))
         if close.button("Close session", icon=":material/close:", width="stretch"):
             S["assess_id"] = None
             st.rerun()
@@ -195,8 +208,7 @@ def _playbook_step(records, a: Assessment, step: Step, index: int) -> None:
             updated, problems = _answers(a, step)
             for problem in problems:
                 st.error(ui.inline(problem))
-            if not problems:
-                screens.save_session(records, updated)
+            if not problems and screens.save_session(records, updated):
                 screens.go(index - 1 if went_back else index + 1)
         flags = [f for f in a.red_flags() if f.step == step.title]
         for flag in flags:
@@ -251,7 +263,7 @@ def _guidance(records, a: Assessment, step: Step) -> None:
     for i, c in enumerate(cites or ()):
         ui.citation(c, expanded=i == 0)
     if st.button("Refresh guidance", icon=":material/refresh:", type="tertiary",
-                 key=f"refresh-{step.id}"):
+                 key=f"refresh-{step.id}", disabled=a.closed_by is not None):
         screens.save_session(records, a.fetch_guidance(library_guidance(resources.assistant).find,
                                              refresh=True))
         st.rerun()
