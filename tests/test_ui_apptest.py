@@ -108,7 +108,7 @@ def test_a_question_outside_the_library_is_declined_with_the_nearest_documents(c
 @pytest.mark.slow
 def test_a_question_the_library_only_brushes_against_is_answered_under_a_warning(corpus_app):
     at = corpus_app()
-    at.chat_input[0].set_value("How do we reimburse hotel costs for staff visiting a client?").run()
+    at.chat_input[0].set_value("is the office wifi monitored by IT").run()
 
     assert not at.exception, at.exception
     assert any("only loosely" in w for w in texts(at.warning))
