@@ -34,7 +34,7 @@ from assistant.library.sections import (
 )
 from assistant.library.sentence_vectors import SentenceIndex
 from assistant.library.sentences import sentence_spans
-from assistant.question import LIST, WHAT_IS, wants_action
+from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, wants_action
 
 LEGAL_CUES = re.compile(
     r"\b(law|laws|legal|lawful|illegal|licen[cs]e|licensing|export control|dual[- ]use|regulation|"
@@ -51,6 +51,7 @@ VERDICT = re.compile(r"^(?P<no>no\b|not\b)|^(?P<yes>yes\b)|^(?P<depends>it depen
 # "The note gave ...": a case sentence about something introduced earlier in the story.
 RELATIVE_START = re.compile(r"^(the|a|an|ten|two|three|later|next|after|once|when)\b", re.I)
 LIST_MARK = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
+VERDICT_FIT = 0.05  # how much an answer of the right shape (verdict or not) is preferred
 MIN_BOTTOM_LINE = 0.35  # an In-short question less similar than this does not answer
 SUPPORT_POINTS = {LIST: 4, WHAT_IS: 4}  # other kinds: 3
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
@@ -118,10 +119,13 @@ class Composer:
 
         docs = list(dict.fromkeys(p.doc_id for p in passages))
         kinds = {p.doc_id: p.kind for p in passages}
-        bottom, home = self._bottom_line(question, q, docs[:3], passages)
+        bottom, home = self._bottom_line(question, kind, q, docs[:3], passages)
         home = home or (passages[0].doc_id if passages else None)
         parts: dict = {"kind": kind, "direction": None}
-        if bottom:
+        # "What do we do?" is answered by the first thing to do, not by a verdict.
+        first_step = bool(bottom and kind == HOW_TO and direction_of(bottom[0].text[bottom[1]:])
+                          and self.sections.with_role(home, STEPS))
+        if bottom and not first_step:
             p, a, b = bottom
             parts["bottom_line"] = (f"{p.text[a:b]} [{cite(p, a, b)}]",)
             parts["direction"] = direction_of(p.text[a:b])
@@ -132,6 +136,8 @@ class Composer:
             parts["steps"], parts["steps_from"] = self._list_part(home, STEPS, cite)
         elif kind == LIST and passages:
             parts["steps"], parts["steps_from"] = self._whole_list(passages[0], cite)
+        if first_step and parts.get("steps"):
+            parts["bottom_line"] = parts["steps"][:1]
         used = {bottom[0].chunk_id} if bottom else set()
         parts["guidance"] = self._support(question, q, kind, passages, case, used, cite)
         if action and home:
@@ -151,7 +157,7 @@ class Composer:
         return AnswerParts(**parts), cites
 
     # ----- the parts
-    def _bottom_line(self, question: str, q: np.ndarray, docs: list[str],
+    def _bottom_line(self, question: str, kind: str, q: np.ndarray, docs: list[str],
                      passages: list[Passage]) -> tuple[tuple[Passage, int, int] | None, str | None]:
         """The In-short answer whose question is nearest the user's, and its document."""
         best, best_score = None, MIN_BOTTOM_LINE
@@ -165,7 +171,10 @@ class Composer:
                         if len(asked) < 2 or not asked[0].text.endswith("?"):
                             continue
                         overlap = len(q_terms & set(tokenize(asked[0].text))) / max(len(q_terms), 1)
-                        score = float(asked[0].vector @ q) + 0.1 * overlap + 0.05 / (1 + rank)
+                        # A verdict answers a yes/no question; a how-to wants the first step.
+                        fits = (kind == YES_NO) == (direction_of(asked[1].text) is not None)
+                        score = (float(asked[0].vector @ q) + 0.1 * overlap + 0.05 / (1 + rank)
+                                 + (VERDICT_FIT if fits else -VERDICT_FIT))
                         if score > best_score:
                             best_score, best = score, (p, asked[1].start, b)
         if best is None:  # no In-short section answers: the best sentence of the best passage
