@@ -53,7 +53,7 @@ RELATIVE_START = re.compile(r"^(the|a|an|ten|two|three|later|next|after|once|whe
 LIST_MARK = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
 VERDICT_FIT = 0.05  # how much an answer of the right shape (verdict or not) is preferred
 MIN_BOTTOM_LINE = 0.35  # an In-short question less similar than this does not answer
-SUPPORT_POINTS = {LIST: 4, WHAT_IS: 4}  # other kinds: 3
+SUPPORT_POINTS = {LIST: 6, WHAT_IS: 6}  # a question of fact needs more of the text; others: 3
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
 
 
@@ -266,7 +266,7 @@ class Composer:
         chosen: list[Sentence] = []
         per_doc: dict[str, int] = {}
         for _, s in scored:
-            if per_doc.get(s.passage.doc_id, 0) >= 2:
+            if per_doc.get(s.passage.doc_id, 0) >= (3 if kind in SUPPORT_POINTS else 2):
                 continue
             if any(float(s.vector @ c.vector) > 0.9 for c in chosen):
                 continue  # the overlap between chunks repeats sentences
