@@ -170,10 +170,11 @@ class Composer:
                         asked = [s for s in sentences if a <= s.start < b]
                         if len(asked) < 2 or not asked[0].text.endswith("?"):
                             continue
-                        overlap = len(q_terms & set(tokenize(asked[0].text))) / max(len(q_terms), 1)
+                        item = set(tokenize(p.text[a:b]))  # its question and its answer
+                        overlap = len(q_terms & item) / max(len(q_terms), 1)
                         # A verdict answers a yes/no question; a how-to wants the first step.
                         fits = (kind == YES_NO) == (direction_of(asked[1].text) is not None)
-                        score = (float(asked[0].vector @ q) + 0.1 * overlap + 0.05 / (1 + rank)
+                        score = (float(asked[0].vector @ q) + 0.15 * overlap + 0.05 / (1 + rank)
                                  + (VERDICT_FIT if fits else -VERDICT_FIT))
                         if score > best_score:
                             best_score, best = score, (p, asked[1].start, b)

@@ -25,7 +25,8 @@ from tests.processes import free_port, stop, unavailable
 from tests.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _wait_healthy, idle
 
 ROOT = Path(__file__).resolve().parent.parent
-VENUE_QUESTION = "How do we choose a venue for a company meeting in a country with poor human rights?"
+VENUE_QUESTION = ("Under the Acme venue policy, who decides on the venue for a company meeting in a "
+                  "country with poor human rights?")
 HOSTILE = """---
 title: "Acme venues ![pixel](http://127.0.0.1:{trap}/title.png) [more](http://127.0.0.1:{trap}/title-link)"
 kind: policy

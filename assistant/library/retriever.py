@@ -255,13 +255,16 @@ class HybridRetriever:
                   ) -> tuple[Passage, list[tuple[int, int]]] | None:
         """The 'Questions to work through' list of the document that answers the question.
 
-        Only a document among the best retrieved ones qualifies (its topic is the question's),
-        the best-ranked first; a checklist is never borrowed from an unrelated document.
+        Only a document among the best retrieved ones qualifies (its topic is the question's):
+        a document of kind checklist first, then the best-ranked; a checklist is never
+        borrowed from an unrelated document.
         """
         if not found.passages:
             return None
         allowed = self.allowed(filters)
         order = list(dict.fromkeys(p.doc_id for p in found.passages[:3]))
+        kinds = {p.doc_id: p.kind for p in found.passages}
+        order.sort(key=lambda d: kinds.get(d) != "checklist")  # a checklist document's own list first
         for doc_id in order:
             if allowed is not None and doc_id not in allowed:
                 continue
