@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -181,13 +180,17 @@ def test_hrdd_ingest_reports_the_bomb_in_one_line_and_takes_the_other_ten(tmp_pa
         (docs / f.name).write_bytes(f.read_bytes())
     env = {**os.environ, "HRDD_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "100"}
 
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
-
+    # The cap is set by a small interpreter that then becomes `hrdd`: a `preexec_fn` would fork
+    # this test process, and the fork's copy of its pages (the suite's loaded model) would count
+    # in the child's peak memory before the exec.
+    capped = [sys.executable, "-c", "import os, resource, sys; "
+              "resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30)); "
+              "os.execv(sys.argv[1], sys.argv[1:])"]
+    command = hrdd_command()
     out_file, err_file = tmp_path / "stdout", tmp_path / "stderr"
     with out_file.open("w") as out, err_file.open("w") as errors:
-        proc = subprocess.Popen([*hrdd_command(), "ingest", str(docs)], cwd=tmp_path, env=env,
-                                stdout=out, stderr=errors, preexec_fn=cap)
+        proc = subprocess.Popen([*capped, *command, "ingest", str(docs)], cwd=tmp_path, env=env,
+                                stdout=out, stderr=errors)
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not all children's
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = err_file.read_text()
