@@ -180,21 +180,25 @@ def test_hrdd_ingest_reports_the_bomb_in_one_line_and_takes_the_other_ten(tmp_pa
         (docs / f.name).write_bytes(f.read_bytes())
     env = {**os.environ, "HRDD_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "100"}
 
-    # The cap is set by a small interpreter that then becomes `hrdd`: a `preexec_fn` would fork
-    # this test process, and the fork's copy of its pages (the suite's loaded model) would count
-    # in the child's peak memory before the exec.
-    capped = [sys.executable, "-c", "import os, resource, sys; "
-              "resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30)); "
-              "os.execv(sys.argv[1], sys.argv[1:])"]
-    command = hrdd_command()
+    # Linux counts the memory of the process a child was forked from in the child's peak (the
+    # high-water mark moves over at exec), and this test process may hold the suite's loaded
+    # model. So a small interpreter forks `hrdd` itself, caps it, and reports its peak.
+    measure = ("import os, resource, sys\n"
+               "pid = os.fork()\n"
+               "if pid == 0:\n"
+               "    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
+               "    os.execv(sys.argv[2], sys.argv[2:])\n"
+               "_, status, usage = os.wait4(pid, 0)\n"
+               "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+               "sys.exit(os.waitstatus_to_exitcode(status))\n")
+    peak_file = tmp_path / "peak-kb"
     out_file, err_file = tmp_path / "stdout", tmp_path / "stderr"
     with out_file.open("w") as out, err_file.open("w") as errors:
-        proc = subprocess.Popen([*capped, *command, "ingest", str(docs)], cwd=tmp_path, env=env,
-                                stdout=out, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not all children's
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run([sys.executable, "-c", measure, str(peak_file), *hrdd_command(),
+                               "ingest", str(docs)], cwd=tmp_path, env=env, stdout=out,
+                              stderr=errors, timeout=600)
     err = err_file.read_text()
-    peak_mb = usage.ru_maxrss / 1024
+    peak_mb = int(peak_file.read_text()) / 1024
     assert proc.returncode == 1, err[-3000:]
     assert "Traceback" not in err
     lines = [ln for ln in err.splitlines() if "bomb.md" in ln]
