@@ -138,14 +138,13 @@ class Composer:
             parts["steps"], parts["steps_from"] = self._whole_list(passages[0], cite)
         if first_step and parts.get("steps"):
             parts["bottom_line"] = parts["steps"][:1]
-        used = {bottom[0].chunk_id} if bottom else set()
-        parts["guidance"] = self._support(question, q, kind, passages, case, used, cite)
+        parts["guidance"] = self._support(question, q, kind, passages, cite)
         if action and home:
             parts["watch_for"] = self._watch_for(q, home, cite)
         if case:
             parts["case"] = next((p.title for p in passages if p.doc_id == case), None) or \
                 self._title(case)
-            parts["case_lines"] = self._case_lines(q, case, home, cite)
+            parts["case_lines"] = self._case_lines(q, case, cite)
         if checklist and action:
             p, items = checklist
             n = cite(p, items[0][0], items[-1][1])
@@ -187,9 +186,8 @@ class Composer:
             return None, None
         return best, best[0].doc_id
 
-    def _list_part(self, doc_id: str, role: str, cite, limit: int | None = None
-                   ) -> tuple[tuple[str, ...], str | None]:
-        """A document's list section (What to do, Watch for) whole, one citation per list."""
+    def _list_part(self, doc_id: str, role: str, cite) -> tuple[tuple[str, ...], str | None]:
+        """A document's list section (What to do) whole, one citation per list."""
         lines: list[str] = []
         where = None
         for section in self.sections.with_role(doc_id, role):
@@ -197,9 +195,6 @@ class Composer:
                 items = list_items(p.text)
                 if not items:
                     continue
-                items = items[: (limit - len(lines)) if limit else None]
-                if not items:
-                    break
                 n = cite(p, items[0][0], items[-1][1])
                 lines += [f"{p.text[a:b]} [{n}]" for a, b in items]
                 where = where or f"{p.title}, {p.location}"
@@ -245,9 +240,9 @@ class Composer:
         return (), None
 
     def _support(self, question: str, q: np.ndarray, kind: str, passages: list[Passage],
-                 case: str | None, used: set[str], cite) -> tuple[str, ...]:
-        """The best standalone sentences of the retrieved passages: guidance first, a case
-        study only if it is the related case, and never a case's narrative."""
+                 cite) -> tuple[str, ...]:
+        """The best standalone sentences of the retrieved passages other than case studies
+        (a case's facts appear only in the case part, under its name)."""
         q_terms = set(tokenize(question))
         scored = []
         for rank, p in enumerate(passages):
@@ -278,7 +273,7 @@ class Composer:
         chosen.sort(key=lambda s: (passages.index(s.passage), s.start))
         return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)
 
-    def _case_lines(self, q: np.ndarray, case: str, home: str | None, cite) -> tuple[str, ...]:
+    def _case_lines(self, q: np.ndarray, case: str, cite) -> tuple[str, ...]:
         """What the related case did and learnt: its best sentence from 'What was done and why'
         that names who acted, and its best from 'Lessons'."""
         lines = []
