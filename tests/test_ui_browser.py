@@ -85,9 +85,11 @@ def pg_app(tmp_path_factory, postgres_url):  # noqa: F811 - the fixture imported
         yield url, database
 
 
-def _serve(work: Path, env: dict):
+def serve(work: Path, env: dict, name: str = "streamlit") -> tuple[subprocess.Popen, str, Path]:
+    """The app on a free loopback port, healthy: (process, URL, log file). Stop it with
+    `stop`."""
     port = free_port()
-    log = work / "streamlit.log"
+    log = work / f"{name}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "web" / "app.py"),
@@ -97,6 +99,15 @@ def _serve(work: Path, env: dict):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, url, log
+
+
+def _serve(work: Path, env: dict):
+    proc, url, _ = serve(work, env)
+    try:
         yield url
     finally:
         stop(proc)

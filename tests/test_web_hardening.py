@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port, stop, unavailable
-from tests.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _wait_healthy, idle
+from tests.processes import stop, unavailable
+from tests.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, idle, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 VENUE_QUESTION = ("Under the Acme venue policy, who decides on the venue for a company meeting in a "
@@ -59,24 +59,6 @@ class Trap(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def serve(work: Path, env: dict, name: str) -> tuple[subprocess.Popen, str, Path]:
-    port = free_port()
-    log = work / f"{name}.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "web" / "app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
-    except BaseException:
-        stop(proc)
-        raise
-    return proc, url, log
 
 
 @pytest.fixture(scope="module")
