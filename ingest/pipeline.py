@@ -16,6 +16,7 @@ from pathlib import Path
 
 from assistant.datadir import DiskFull, no_space
 from assistant.library.embedder import MiniLMEmbeddings, TokenCounter
+from assistant.library.injection import instruction_spans
 from assistant.library.sentence_vectors import SentenceIndex, chunk_text
 from assistant.library.store import ChunkBatch, DocumentRecord, LibraryMismatch, LibraryStore
 from assistant.settings import Settings
@@ -305,6 +306,7 @@ class Ingestor:
                 unit_name=doc.unit_name, topics=doc.topics, publisher=doc.publisher,
                 year=doc.year, url=doc.url, summary=doc.summary,
                 ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                instructions=sum(len(instruction_spans(u.text)) for u in doc.units),
             )
             self.store.write_document(record, batch)
             report.seconds["store"] += time.perf_counter() - t1

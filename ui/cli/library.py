@@ -60,7 +60,8 @@ def library_list(as_json: bool = typer.Option(False, "--json", help="JSON on std
     docs = open_library(Settings()).store.documents()
     if as_json:
         print(json.dumps([{"doc_id": d.doc_id, "title": d.title, "kind": d.kind,
-                           "source": d.source, "chunks": d.chunks, "topics": list(d.topics)}
+                           "source": d.source, "chunks": d.chunks, "topics": list(d.topics),
+                           "instructions_to_ai": d.instructions}
                           for d in docs], indent=2))
         return
     table = Table(title=f"Library: {len(docs)} documents")
@@ -70,6 +71,12 @@ def library_list(as_json: bool = typer.Option(False, "--json", help="JSON on std
         table.add_row(d.doc_id, d.kind, d.title, ", ".join(d.topics), f"{d.units} {d.unit_name}",
                       str(d.chunks), d.ingested_at[:16].replace("T", " "))
     out.print(table)
+    for d in docs:
+        if d.instructions:
+            out.print(f"Warning: {d.doc_id} has {d.instructions} sentence(s) addressed to an AI "
+                      "or giving it orders; they are kept from the language model and never "
+                      "count as support. Check the document.", soft_wrap=True, highlight=False,
+                      markup=False)
 
 
 @library_app.command("remove")
