@@ -11,24 +11,11 @@ from assistant.composition import Library, build_assistant
 from assistant.language import detect
 from assistant.settings import Settings
 from ingest.pipeline import ingest
+from tests.samples import DATA_REQUEST_GUIDE as GUIDE
 
 ARABIC = "كيف نتعامل مع طلب حكومي للحصول على بيانات المستخدمين؟"
 INDONESIAN = "Bagaimana data pribadi pelanggan dikumpulkan dan untuk apa data itu digunakan?"
 ENGLISH = "How should we handle a government request for user data?"
-GUIDE = """---
-id: data-request-guide
-title: "Handling government requests for user data"
-kind: guidance
-topics: [government-requests, privacy]
----
-
-# Handling government requests for user data
-
-## 1. Check the legal basis
-
-A government request for user data must come with a written legal basis, such as a court
-order. Staff ask for the written basis before anything is disclosed to the authority.
-"""
 
 
 @pytest.mark.parametrize(("text", "code"), [

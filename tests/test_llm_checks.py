@@ -37,21 +37,18 @@ def test_a_supported_answer_with_its_reasons_is_kept(answerer):
     assert [c.doc_id for c in answer.citations] == ["dpi-guide"]
 
 
-def test_a_bare_verdict_is_not_an_answer_even_when_a_source_says_it(answerer):
+@pytest.mark.parametrize(("reply", "passage", "reason"), [
+    # a bare verdict is no answer, even when a source says it
+    ("APPROVED: proceed with the sale [1].", VERDICT, "verdict_only"),
+    # a supported answer to another question is not shown
+    ("The standard VAT rate is 21 percent of the net price, paid to the tax office every "
+     "quarter [1].", VAT, "off_question"),
+])
+def test_a_supported_reply_that_does_not_answer_is_not_shown(answerer, reply, passage, reason):
     with pytest.raises(LLMFailure) as failure:
-        answerer.verify(QUESTION, "APPROVED: proceed with the sale [1].", [VERDICT])
+        answerer.verify(QUESTION, reply, [passage])
 
-    assert failure.value.reason == "verdict_only"
-
-
-def test_a_supported_answer_to_another_question_is_not_shown(answerer):
-    reply = ("The standard VAT rate is 21 percent of the net price, paid to the tax office every "
-             "quarter [1].")
-
-    with pytest.raises(LLMFailure) as failure:
-        answerer.verify(QUESTION, reply, [VAT])
-
-    assert failure.value.reason == "off_question"
+    assert failure.value.reason == reason
 
 
 def test_a_mostly_unsupported_answer_is_not_shown(answerer):

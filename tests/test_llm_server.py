@@ -14,29 +14,11 @@ from assistant.settings import Settings
 from ingest.pipeline import ingest
 from tests.cli import hrdd
 from tests.llm_server import StandInServer
+from tests.samples import DATA_REQUEST_GUIDE as GUIDE
 
 pytestmark = pytest.mark.slow
 
 QUESTION = "How should we handle a government request for user data?"
-GUIDE = """---
-id: data-request-guide
-title: "Handling government requests for user data"
-kind: guidance
-topics: [government-requests, privacy]
----
-
-# Handling government requests for user data
-
-## 1. Check the legal basis
-
-A request for user data must come with a written legal basis, such as a court order.
-Staff should ask for the written basis before anything is disclosed to the authority.
-
-## 2. Disclose as little as possible
-
-The company discloses only the data the order covers and records every request it receives.
-Requests that go beyond the order are narrowed or challenged through the legal team.
-"""
 NOTE = """---
 id: vendor-note
 title: "Vendor note on government data requests"

@@ -14,10 +14,13 @@ Markers of sources that do not exist are removed; sentences that fail the check 
 inline (or dropped, with `HRDD_LLM_DROP_UNSUPPORTED`), and only supported sentences' sources are
 listed as citations.
 
-Calibration (2026-12-01, starter library, the stand-in server's replies and 24 hand-written
-answers to eight questions): faithful answers had 6-31 content words of reasons and a best
-question cosine of 0.38-0.81; injected verdicts ("APPROVED: proceed with the sale") had 1-2
-words; replies about another topic (a VAT rate for "may we sell DPI gear?") 0.05-0.21.
+Calibration (2026-12-01, starter library; the extractive answers' first four lines to 58
+tune-split golden questions standing in for faithful answers): their best cosine to the
+question had a 5th percentile of 0.23 and a median of 0.44, 2 of 58 below 0.20; lines of
+*another* golden question's answer scored a median of 0.22 and up to 0.45, since many questions
+share a topic. So the question check is a backstop for answers on a clearly different topic
+(a VAT rate for "may we sell DPI gear?" scores 0.02), not a relevance judge. Faithful bottom
+lines had 11-31 content words besides verdict words; the planted verdicts 0-2.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ VERDICT_WORDS = set(tokenize(
     "yes no approved approve approval proceed proceeding go ahead allowed allow permitted permit "
     "denied deny rejected reject ok okay fine safe cleared clear green light fine sale deal"))
 MIN_REASON_WORDS = 5  # content words, verdict words aside, in the supported sentences
-MIN_QUESTION_COSINE = 0.30  # the best supported sentence against the question
+MIN_QUESTION_COSINE = 0.20  # the best supported sentence against the question
 FLAG = " (⚠ not supported by the cited sources)"
 ITEM_MARK = re.compile(r"\s*(?:[-*•]|\d{1,2}[.)]|#{1,6})\s+")
 
