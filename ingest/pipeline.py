@@ -59,7 +59,7 @@ def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool
         raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, not {on_mismatch!r}")
     paths = [Path(p) for p in paths]
     try:
-        with ingest_lock(library.settings.data_dir, wait=wait):
+        with ingest_lock(library.settings.data_dir, wait, *shared_library(library.settings)):
             ingestor = Ingestor(library.settings, library.store, library.embedder,
                                 library.sentences)
             try:
@@ -73,6 +73,12 @@ def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool
         if message := no_space(exc, s.chroma_url or s.data_dir.resolve(), local=not s.chroma_url):
             raise DiskFull(message) from exc
         raise
+
+
+def shared_library(settings: Settings) -> tuple[str | None, str]:
+    """The database that holds the shared ingest lock, and the library's name in it."""
+    where = settings.chroma_url or str(settings.data_dir.resolve())
+    return settings.database_url, f"{where}#{settings.collection}"
 
 
 def unexpected(err: BaseException) -> str:
@@ -89,7 +95,7 @@ def remove(library, doc_id: str, *, wait: bool = False) -> DocumentRecord | None
     reads the uploads folder, would bring the document back. Returns the record removed, or
     None if the library does not hold `doc_id`; IngestBusy while another ingest runs.
     """
-    with ingest_lock(library.settings.data_dir, wait=wait):
+    with ingest_lock(library.settings.data_dir, wait, *shared_library(library.settings)):
         record = library.store.document(doc_id)
         if record is None:
             return None
