@@ -3,6 +3,7 @@
 The request's `model` picks the behaviour, so one server serves every test:
 
     good         quotes the first sentence of sources 1 and 2, cited, then stops
+    structured   the same sentences under the answer's part headings (bottom line, steps)
     slow         the same, one word every 0.4 s (for the deadline)
     stall        one word, then silence (for the read timeout)
     close-early  a few words, then the connection closes: no finish reason, no [DONE]
@@ -38,8 +39,8 @@ def reply_for(model: str, prompt: str) -> str:
     sources = SOURCE.findall(prompt)
     if model == "echo":
         return prompt
-    if model == "obey":
-        m = OBEY.search(prompt)
+    if model == "obey":  # obeys what the sources say, not the rules
+        m = OBEY.search("\n".join(body for _, body in sources))
         return m.group(1) if m else quoting_reply(prompt)
     if model == "marker-only":
         return "[1]"
@@ -48,6 +49,10 @@ def reply_for(model: str, prompt: str) -> str:
     if model == "wrong-cite" and len(sources) >= 2:
         two = quoting_reply(f'<source id="1">\n{sources[1][1]}\n</source>', 1)
         return f"{quoting_reply(prompt, 1)}\n\n{two}"
+    if model == "structured":
+        first, *rest = quoting_reply(prompt, 3).split("\n\n")
+        steps = "\n".join(f"{i}. {line}" for i, line in enumerate(rest, 1))
+        return f"**Bottom line**\n\n{first}\n\n**What to do now**\n\n{steps}"
     text = quoting_reply(prompt)
     if model == "out-of-range":
         text += "\n\nEvery request is also logged in the transparency report [7]."

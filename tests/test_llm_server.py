@@ -81,6 +81,17 @@ def test_a_good_reply_is_shown_with_its_citations_and_what_it_cost(library, serv
     assert {"generate", "verify", "first_token"} <= set(answer.timings)
 
 
+def test_a_reply_in_the_answer_s_parts_is_laid_out_like_an_extractive_answer(library, server):
+    answer = ask(library, server, "structured")
+
+    assert answer.mode == "llm" and answer.unsupported == ()
+    parts = answer.parts
+    assert parts and len(parts.bottom_line) == 1 and parts.steps
+    assert all(line.endswith("]") for line in (*parts.bottom_line, *parts.steps))
+    assert answer.text.startswith("**Bottom line**")
+    assert "Bottom line" in answer.text and "What to do now" in answer.text
+
+
 @pytest.mark.parametrize(("model", "llm", "reason", "words"), [
     ("slow", {"llm_deadline_s": 2.0}, "timed_out", "did not finish in time (no complete "
                                                    "answer within 2 s)"),

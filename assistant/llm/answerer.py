@@ -32,6 +32,7 @@ from collections.abc import Callable
 from assistant.answer import Answer, Citation, Passage
 from assistant.library.bm25 import tokenize
 from assistant.llm.client import Generation, LLMFailure, generate
+from assistant.llm.parts import read_parts
 from assistant.llm.prompt import build_messages, echoes_prompt
 from assistant.llm.verify import LIST_MARK, MARKER, Claim, Match, Matcher, read_claims
 from assistant.settings import LLMSettings
@@ -91,6 +92,7 @@ class LLMAnswerer:
         usage = {"finish_reason": gen.finish_reason, "tokens_in": gen.tokens_in,
                  "tokens_out": gen.tokens_out} if gen else {}
         return Answer(question, text, tuple(_citations(support, passages)), mode="llm",
+                      parts=read_parts(question, text),
                       notice=_notice(claims, unsupported, moved, self.s.drop_unsupported),
                       unsupported=tuple(claims[i].written for i in unsupported),
                       timings=timings, llm=usage)

@@ -31,6 +31,7 @@ from assistant.library.sentences import sentence_spans
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 SPACED_MARKER = re.compile(r"\s*" + MARKER.pattern)
 LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)]|#{1,6})\s+")
+NUMBER_ONLY = re.compile(r"^\s*\d{1,2}[.)]\s*$")
 NOT_COVERED = re.compile(r"\b(sources?|library|guidance|documents?)\b.{0,60}"
                          r"\b(do|does|did|can)\s*(not|n't)\b|\bcannot\s+(answer|find)\b", re.I)
 
@@ -84,11 +85,15 @@ def is_supported(cosine: float, recall: float) -> bool:
 def read_claims(reply: str, n_sources: int) -> list[Claim]:
     """The reply's sentences and their [n] markers; a lone marker joins the sentence before."""
     spans: list[tuple[int, int]] = []
+    pending = None  # a list number read as a sentence of its own ("1."): it opens the next one
     for a, b in sentence_spans(reply):
-        if spans and not MARKER.sub("", reply[a:b]).strip(" .;,"):
+        if NUMBER_ONLY.match(reply[a:b]):
+            pending = a if pending is None else pending
+        elif spans and not MARKER.sub("", reply[a:b]).strip(" .;,"):
             spans[-1] = (spans[-1][0], b)
         else:
-            spans.append((a, b))
+            spans.append((a if pending is None else pending, b))
+            pending = None
     claims = []
     for a, b in spans:
         raw = reply[a:b]
