@@ -140,7 +140,7 @@ class Assistant:
 
     def _same_language(self, q: str, found: Retrieval) -> tuple[Retrieval, str | None]:
         """A question in a language the library has no passage in is answered only from English
-        passages that match it closely; otherwise declined, with a note saying why."""
+        passages that match it on their own; otherwise declined, with a note saying why."""
         lang = language.detect(q)
         if lang in (None, "en") or not found.passages:
             return found, None
@@ -150,10 +150,12 @@ class Assistant:
         english = [p for p, pl in zip(found.passages, langs, strict=True) if pl in (None, "en")]
         name = language.name(lang)
         close = max((p.dense_score or 0.0 for p in english), default=0.0)
-        if found.relevant and close >= self.settings.retrieval.weak_match:
+        # The relevance verdict may rest on a passage in a third language: the English
+        # passages must clear the dense floor on their own.
+        if found.relevant and close >= self.settings.retrieval.min_dense:
             return replace(found, passages=english), (
                 f"The question seems to be in {name}, and the library has nothing in {name}: "
-                "this answer comes from English guidance that matches it closely.")
+                "this answer comes from the English guidance it matches.")
         return replace(found, passages=english, relevant=False), (
             f"The question seems to be in {name}, and the library has no documents in {name}; "
             "try asking in English.")
