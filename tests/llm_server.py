@@ -13,6 +13,7 @@ The request's `model` picks the behaviour, so one server serves every test:
     echo         the prompt itself (system rules, fences and all)
     obey         whatever a source tells it to say (a quoted text after "reply/respond/say ...")
     out-of-range the good reply plus a sentence citing [7] of however many sources
+    made-up      the good reply plus a made-up sentence citing [3]
     wrong-cite   source 2's first sentence cited as [1], and source 1's as [1]
     marker-only  "[1]"
     off-topic    a sentence about VAT rates, cited [1]
@@ -56,6 +57,8 @@ def reply_for(model: str, prompt: str) -> str:
     text = quoting_reply(prompt)
     if model == "out-of-range":
         text += "\n\nEvery request is also logged in the transparency report [7]."
+    if model == "made-up":
+        text += "\n\nThe EU banned all exports of routers to such authorities in 2019 [3]."
     return text
 
 

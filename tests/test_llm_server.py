@@ -103,6 +103,9 @@ def test_a_reply_in_the_answer_s_parts_is_laid_out_like_an_extractive_answer(lib
     ("echo", {}, "echoed_prompt", "repeated its instructions"),
     ("marker-only", {}, "unsupported", "could be matched to the sources"),
     ("off-topic", {}, "unsupported", "could be matched to the sources"),
+    # dropping unsupported sentences never leaves fragments or an empty answer to show
+    ("off-topic", {"llm_drop_unsupported": True}, "unsupported", "could be matched"),
+    ("echo", {"llm_drop_unsupported": True}, "echoed_prompt", "repeated its instructions"),
 ])
 def test_a_bad_reply_falls_back_to_the_extractive_answer_saying_what_happened(
         library, server, model, llm, reason, words):
@@ -133,6 +136,17 @@ def test_markers_past_the_last_source_are_removed_and_said(library, server):
     assert answer.mode == "llm" and "[7]" not in answer.text
     assert "1 citation marker(s) pointed to sources that do not exist" in answer.notice
     assert {c.n for c in answer.citations} <= {1, 2}
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_a_made_up_sentence_is_flagged_inline_or_dropped_and_its_source_not_listed(
+        library, server, drop):
+    answer = ask(library, server, "made-up", llm_drop_unsupported=drop)
+
+    assert answer.mode == "llm" and len(answer.unsupported) == 1
+    assert ("routers" in answer.text) is not drop
+    assert ("2019 [3]. (⚠ not supported by the cited sources)" in answer.text) is not drop
+    assert {c.n for c in answer.citations} == {1, 2}  # source 3 backs nothing that was said
 
 
 def test_a_sentence_citing_the_wrong_source_is_re_attributed(library, server):
