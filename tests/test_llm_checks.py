@@ -104,3 +104,13 @@ def test_a_quoted_instruction_to_an_ai_is_flagged_in_the_answer():
     assert flagged_sources([plain]) is None
     assert flagged_sources([plain, planted]).startswith(
         "Source [2] contains text addressed to an AI or giving it orders")
+
+
+def test_a_reply_that_only_asks_questions_back_is_not_an_answer(answerer):
+    reply = ("May we sell deep packet inspection equipment to a state-owned operator? [1] "
+             "Which law applies? [1]")
+
+    with pytest.raises(LLMFailure) as failure:
+        answerer.verify(QUESTION, reply, [GUIDE])
+
+    assert failure.value.reason == "unsupported"

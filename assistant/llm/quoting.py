@@ -1,8 +1,8 @@
 """The "fake" provider: an offline chat model that answers by quoting its first two sources.
 
 It runs the whole LLM path (prompt, stream, verification, citations) with no server and no
-weights, for demonstrations and tests. Its reply is the first sentence of sources [1] and [2],
-word for word, each with its marker, so it always passes verification.
+weights, for demonstrations and tests. Its reply is the first statement (not a question) of
+sources [1] and [2], word for word, each with its marker, so it passes verification.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def quoting_reply(prompt: str, n: int = 2) -> str:
     for number, body in SOURCE.findall(prompt)[:n]:
         for a, b in sentence_spans(body):
             sentence = " ".join(body[a:b].lstrip("-*# ").split())
-            if len(sentence.split()) >= 6:
+            if len(sentence.split()) >= 6 and not sentence.endswith("?"):
                 lines.append(f"{sentence} [{number}]")
                 break
     return "\n\n".join(lines) or "The sources do not answer this question."

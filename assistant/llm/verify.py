@@ -49,7 +49,7 @@ class Claim:
     written: str  # as the model wrote it (list mark removed)
     plain: str  # without markers or Markdown, for matching
     sources: tuple[int, ...]  # valid source numbers cited
-    checked: bool  # False for headings, lead-ins and "the sources do not say" sentences
+    checked: bool  # False for headings, lead-ins, questions and "the sources do not say"
     out_of_range: tuple[int, ...] = ()  # cited numbers with no such source
 
     @property
@@ -105,8 +105,9 @@ def read_claims(reply: str, n_sources: int) -> list[Claim]:
         heading = raw.lstrip().startswith("#") or (written.startswith("**")
                                                    and written.rstrip(":").endswith("**"))
         lead_in = plain.endswith(":") and not numbers
+        asks = plain.rstrip(" *_").endswith("?")  # a question states nothing to check
         not_covered = not numbers and bool(NOT_COVERED.search(plain))
-        checked = bool(numbers) or not (heading or lead_in or not_covered)
+        checked = (bool(numbers) or not (heading or lead_in or not_covered)) and not asks
         claims.append(Claim(a, b, written, plain, valid, checked, wrong))
     return claims
 
