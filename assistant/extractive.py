@@ -35,7 +35,7 @@ from assistant.library.sections import (
 )
 from assistant.library.sentence_vectors import SentenceIndex
 from assistant.library.sentences import sentence_spans
-from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, wants_action
+from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, asks_for_facts, wants_action
 
 LEGAL_CUES = re.compile(
     r"\b(law|laws|legal|lawful|illegal|licen[cs]e|licensing|export control|dual[- ]use|regulation|"
@@ -56,6 +56,7 @@ VERDICT_FIT = 0.05  # how much an answer of the right shape (verdict or not) is 
 MIN_BOTTOM_LINE = 0.35  # an In-short question less similar than this does not answer
 SUPPORT_POINTS = {LIST: 6, WHAT_IS: 6}  # a question of fact needs more of the text; others: 3
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
+CASE_FACTS = 4  # sentences of a case's own text for a question of fact about it
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,9 @@ class Composer:
         if case:
             parts["case"] = next((p.title for p in passages if p.doc_id == case), None) or \
                 self._title(case)
-            parts["case_lines"] = self._case_lines(q, case, cite)
+            parts["case_lines"] = (
+                self._case_facts(question, q, case, passages, cite)
+                if asks_for_facts(question, kind) else self._case_lines(q, case, cite))
         if checklist and action:
             p, items = checklist
             n = cite(p, items[0][0], items[-1][1])
@@ -246,7 +249,7 @@ class Composer:
         (a case's facts appear only in the case part, under its name)."""
         q_terms = set(tokenize(question))
         scored = []
-        for rank, p in enumerate(passages):
+        for rank, p in enumerate(self._units(passages)):
             role = self._role(p)
             if role in (BOTTOM_LINE, STEPS, WATCH, CHECKLIST, NARRATIVE):
                 continue
@@ -271,7 +274,40 @@ class Composer:
             per_doc[s.passage.doc_id] = per_doc.get(s.passage.doc_id, 0) + 1
             if len(chosen) == SUPPORT_POINTS.get(kind, 3):
                 break
-        chosen.sort(key=lambda s: (passages.index(s.passage), s.start))
+        order = {p.chunk_id: i for i, p in enumerate(self._units(passages))}
+        chosen.sort(key=lambda s: (order[s.passage.chunk_id], s.start))
+        return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)
+
+    def _units(self, passages: list[Passage]) -> list[Passage]:
+        """Each retrieved chunk as the whole (sub-)section it belongs to, in rank order, once:
+        the sentence that answers may sit in a neighbouring chunk of the same section."""
+        units: dict[tuple, Passage] = {}
+        for p in passages:
+            key = (p.doc_id, p.context, p.section)
+            if key in units:
+                continue
+            section = self.sections.of({"doc_id": p.doc_id, "heading_path": p.context,
+                                        "section": p.section})
+            whole = [u for u in (self.sections.passages(section) if section else ())
+                     if u.section == p.section and u.start <= p.start and p.end <= u.end]
+            units[key] = whole[0] if whole else p
+        return list(units.values())
+
+    def _case_facts(self, question: str, q: np.ndarray, case: str, passages: list[Passage],
+                    cite) -> tuple[str, ...]:
+        """For a question of fact about a case: the case's own retrieved sentences nearest the
+        question (its story included), in the case's order, under its name."""
+        q_terms = set(tokenize(question))
+        scored = []
+        for p in self._units([p for p in passages if p.doc_id == case]):
+            if self._role(p) in (CHECKLIST, BOTTOM_LINE):
+                continue
+            for s in self.sentences(p):
+                if stands_alone(s.text):
+                    overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
+                    scored.append((float(s.vector @ q) + 0.15 * overlap, s))
+        chosen = [s for _, s in sorted(scored, key=lambda x: -x[0])[:CASE_FACTS]]
+        chosen.sort(key=lambda s: (s.passage.start, s.start))
         return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)
 
     def _case_lines(self, q: np.ndarray, case: str, cite) -> tuple[str, ...]:

@@ -66,6 +66,16 @@ def question_type(question: str) -> str:
     return WHAT_IS
 
 
+_FACT_START = re.compile(r"^\s*(what|when|who|whom|which|where|why|how (much|many|long|often|did|was|"
+                         r"were|does|do|is|are)\b)", re.I)
+
+
+def asks_for_facts(question: str, kind: str) -> bool:
+    """A question of fact typed as one ("When did ...?", "Who ran ...?"), not a situation
+    described with no question word: its answer may quote a case's story."""
+    return kind in (WHAT_IS, LIST) and bool(_FACT_START.match(question))
+
+
 def wants_action(kind: str) -> bool:
     """Whether the answer should lead with what to do (dilemmas and how-to questions)."""
     return kind in (YES_NO, HOW_TO)

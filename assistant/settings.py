@@ -108,11 +108,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     retrieval_k: int = 6
     retrieval_candidates: int = 30
-    rrf_k: int = 60
+    rrf_k: int = 20
     min_dense: float = 0.35
     min_keyword: float = 4.0
     weak_match: float = 0.45  # answered, but flagged: the library may not address the question
-    mmr_lambda: float = 0.7
+    mmr_lambda: float = 0.9
     case_study_weight: float = 0.85  # guidance first; case studies illustrate it
     min_relevance: float = 2.86  # dense + 2.8 x section question + 2.4 x term coverage
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"

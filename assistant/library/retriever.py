@@ -45,12 +45,17 @@ __all__ = ["CHECKLIST_HEADING", "Filters", "HybridRetriever", "Retrieval", "chec
 SAME_DOCUMENT = 0.7
 WORD_CACHE = 50_000  # chunks whose word sets are kept between queries (a few tens of MB)
 ACTION_WEIGHT, NARRATIVE_WEIGHT = 1.25, 0.7  # case-study sections, for dilemmas and how-tos
-KEY_FLOOR = 0.3  # section questions less similar than this are not candidates
+KEY_FLOOR = 0.3
+CHECKLIST_DOCS = 1  # section questions less similar than this are not candidates
 # The relevance score: dense similarity + these weights times the nearest section question's
 # similarity (or the passage's, if higher) and the best documents' coverage of the question's
 # terms. Fitted (logistic
 # regression) on the golden set's tune half, 2026-12-01; see evals/README.md.
 KEY_WEIGHT, COVERAGE_WEIGHT = 2.8, 2.4
+# How much each ranked list counts in the fusion: dense chunks, BM25 chunks, section questions.
+# Chosen on the golden set's tune half (2026-12-01, with HRDD_RRF_K 20, HRDD_MMR_LAMBDA 0.9):
+# the policy terms dilemmas share with the guidance make BM25's ranking the more precise one.
+LIST_WEIGHTS = {"dense": 1.0, "keyword": 2.0, "questions": 1.0}
 
 
 @dataclass(frozen=True)
@@ -173,18 +178,18 @@ class HybridRetriever:
         dense_of: dict[str, float] = {}
         kw_of: dict[str, float] = {}
 
-        def add(rank: int, ch: StoredChunk) -> None:
-            fused[ch.chunk_id] = fused.get(ch.chunk_id, 0) + 1 / (self.s.rrf_k + rank + 1)
+        def add(rank: int, ch: StoredChunk, weight: float) -> None:
+            fused[ch.chunk_id] = fused.get(ch.chunk_id, 0) + weight / (self.s.rrf_k + rank + 1)
             chunks.setdefault(ch.chunk_id, ch)
 
         for rank, ch in enumerate(dense):
-            add(rank, ch)
+            add(rank, ch, LIST_WEIGHTS["dense"])
             dense_of[ch.chunk_id] = ch.similarity
         for rank, hit in enumerate(kw_hits):
-            add(rank, self._index.chunks[hit.index])
+            add(rank, self._index.chunks[hit.index], LIST_WEIGHTS["keyword"])
             kw_of[self._index.chunks[hit.index].chunk_id] = hit.score
         for rank, (i, _) in enumerate(key_hits):
-            add(rank, self._index.chunks[i])
+            add(rank, self._index.chunks[i], LIST_WEIGHTS["questions"])
         self._weigh_sections(fused, chunks, kind)
         ranked = sorted(fused, key=lambda c: -fused[c])
         ranked = self._one_per_section(self._collapse_duplicates(ranked, chunks), chunks)
@@ -262,7 +267,7 @@ class HybridRetriever:
         if not found.passages:
             return None
         allowed = self.allowed(filters)
-        order = list(dict.fromkeys(p.doc_id for p in found.passages[:3]))
+        order = list(dict.fromkeys(p.doc_id for p in found.passages[:3]))[:CHECKLIST_DOCS]
         kinds = {p.doc_id: p.kind for p in found.passages}
         order.sort(key=lambda d: kinds.get(d) != "checklist")  # a checklist document's own list first
         for doc_id in order:
