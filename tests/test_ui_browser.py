@@ -63,16 +63,42 @@ def _environment(work: Path, **extra: str) -> dict:
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **extra}
 
 
+class App:
+    """The app served from a child process over its data folder; it can be restarted."""
+
+    def __init__(self, work: Path, env: dict):
+        self.work, self.env = work, env
+        self.proc, self.url, _ = serve(work, env)
+
+    def restart(self) -> None:
+        """Stop the server and start a new process over the same data folder."""
+        stop(self.proc)
+        self.proc, self.url, _ = serve(self.work, self.env)
+
+    @property
+    def data(self) -> Path:
+        return self.work / "data"
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """The app served from a child process over a library ingested by another child."""
+def app(tmp_path_factory):
+    """The app over a library ingested by another child process (fresh: nothing visited)."""
     work = tmp_path_factory.mktemp("browser")
     env = _environment(work)
     ingest = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", "--json",
                              *(str(ROOT / "corpus" / p) for p in CORPUS_SUBSET)],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert ingest.returncode == 0, ingest.stderr[-3000:]
-    yield from _serve(work, env)
+    served = App(work, env)
+    try:
+        yield served
+    finally:
+        stop(served.proc)
+
+
+@pytest.fixture
+def app_url(app) -> str:
+    return app.url
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +201,74 @@ def choose(page, select, label: str) -> None:
     page.wait_for_timeout(500)  # the layout settles at the new size
     select.get_by_role("button", name="Open").click()
     page.get_by_role("option", name=label, exact=True).click()
+
+
+PAGES = {"/ask": "Ask the library", "/assess": "Deal assessment", "/library": "Library",
+         "/evaluation": "Evaluation"}
+
+
+def visit(browser, url: str, width: int = 1440):
+    """A new visitor (no cookies, no Streamlit session) opening `url` first: (context, page)."""
+    context = browser.new_context(viewport={"width": width, "height": 1000},
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    return context, page
+
+
+def assert_found(page) -> None:
+    assert not page.get_by_text("Page not found").count(), "Streamlit did not know the link"
+    assert not page.get_by_role("dialog").count(), "no modal over the page"
+
+
+def test_every_page_opens_from_its_link_on_a_fresh_server_and_on_every_visit(browser, app):
+    """The first test of the module, so the server has served nothing before."""
+    for _visit in range(2):  # every visit, not only the first
+        for path, heading in PAGES.items():
+            context, page = visit(browser, app.url + path)
+            try:
+                page.get_by_role("heading", name=heading).first.wait_for()
+                idle(page)
+                assert_found(page)
+                assert page.url.split("?")[0] == app.url + path
+                if path == "/ask":
+                    box = page.get_by_test_id("stChatInputTextArea")
+                    box.click()  # a modal over the page would intercept the click
+                    page.keyboard.type("Can we sell")
+                    assert box.input_value() == "Can we sell"
+            finally:
+                context.close()
+    context, page = visit(browser, app.url)
+    try:
+        page.get_by_role("heading", name="Ask the library").wait_for()
+        assert page.url.split("?")[0] == app.url + "/ask", "the root opens Ask"
+    finally:
+        context.close()
+
+
+def test_a_link_to_one_assessment_session_opens_that_session(browser, app):
+    from assistant.assessments.answers_file import read_script, start_from_script
+    from assistant.assessments.sessions import SessionRecords
+    from assistant.assessments.start import no_guidance, start_session
+
+    records = SessionRecords(f"sqlite:///{app.data / 'sessions.sqlite'}", app_version="test",
+                             library_version="test")
+    script = read_script(ROOT / "examples" / "deals" / "escalation.yaml")
+    session = start_session(records, start_from_script(script), script.assessor,
+                            no_guidance("not needed"))
+    records.close()
+    context, page = visit(browser, f"{app.url}/assess?session={session.id}")
+    try:
+        page.get_by_role("heading", name=script.deal).wait_for()
+        idle(page)
+        assert_found(page)
+        assert page.get_by_text(f"/assess?session={session.id}").is_visible()
+        page.reload()
+        page.get_by_role("heading", name=script.deal).wait_for()
+        assert f"session={session.id}" in page.url
+    finally:
+        context.close()
 
 
 def test_asking_a_question_and_opening_a_citation_shows_the_quote(page, app_url):
@@ -325,3 +419,107 @@ def test_the_library_and_evaluation_pages_render(page, app_url):
     shown.first.wait_for(state="visible", timeout=30_000)  # raises if neither ever shows
     assert shown.first.is_visible()
     shot(page, "evaluation")
+
+
+def ask(page, question: str):
+    """Type a question into the chat box and wait for its answer's first citation."""
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+    answer = page.get_by_test_id("stChatMessage").filter(has_text="[1]").last
+    answer.wait_for()
+    idle(page)
+    return answer
+
+
+def citation_labels(page) -> list[str]:
+    return [" ".join(s.inner_text().split()) for s in page.get_by_test_id("stExpander")
+            .filter(has_text="—").locator("summary").all()]
+
+
+def test_a_question_within_chosen_documents_cites_only_them(page, app_url):
+    chosen = ["techUK checklist for assessing cyber security export risks",
+              "Export controls as an overlay on human-rights due diligence"]
+    page.goto(f"{app_url}/ask")
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect") \
+        .filter(has_text="Documents")
+    for title in chosen:
+        box.locator("input").click()
+        page.get_by_role("option", name=title).first.click()
+        page.keyboard.press("Escape")
+        idle(page)
+    ask(page, "Can we sell lawful interception to a state-owned operator?")
+    labels = citation_labels(page)
+    assert labels, "the restricted question is answered with sources"
+    assert all(any(t in label for t in chosen) for label in labels), labels
+    shot(page, "ask-chosen-documents")
+
+
+def conversations(app):
+    from assistant.conversations import ConversationRecords
+
+    return ConversationRecords(f"sqlite:///{app.data / 'sessions.sqlite'}")
+
+
+def test_the_ask_page_fits_a_390_px_screen_and_works_from_the_keyboard(browser, app):
+    context, page = visit(browser, f"{app.url}/ask", width=390)
+    try:
+        page.get_by_role("heading", name="Ask the library").wait_for()
+        idle(page)
+        for _ in range(80):  # Tab through the page to the chat box, as a keyboard user does
+            page.keyboard.press("Tab")
+            if page.evaluate("() => document.activeElement?.dataset?.testid") \
+                    == "stChatInputTextArea":
+                break
+        else:
+            pytest.fail("Tab never reached the chat box")
+        page.keyboard.type(QUESTION)
+        page.keyboard.press("Enter")
+        page.get_by_test_id("stChatMessage").filter(has_text="[1]").last.wait_for()
+        idle(page)
+        widths = page.evaluate("""() => [document.documentElement.scrollWidth,
+            document.documentElement.clientWidth,
+            document.querySelector('[data-testid="stMain"]').scrollWidth,
+            document.querySelector('[data-testid="stMain"]').clientWidth]""")
+        assert widths[0] <= widths[1] and widths[2] <= widths[3], f"scrolls sideways: {widths}"
+        assert page.get_by_text("Bottom line").first.is_visible()
+        shot(page, "ask-390px")
+    finally:
+        context.close()
+
+
+def test_a_conversation_survives_a_reload_and_a_restart_and_its_vote_is_stored(page, app):
+    """Last in the module: it restarts the app."""
+    question = "A reseller will not tell us who the end user is. Can we go ahead?"
+    page.goto(f"{app.url}/ask")
+    ask(page, question)
+    assert "conversation=" in page.url
+    cid = page.url.split("conversation=")[1].split("&")[0]
+    store = conversations(app)
+    try:
+        assert [t.answer.question for t in store.load(cid).turns] == [question]
+        page.get_by_test_id("stChatMessage").last.get_by_test_id("stButtonGroup") \
+            .get_by_role("button").first.click()  # thumbs up
+        idle(page)
+        votes = [v for v in store.feedback() if v["question"] == question]
+        assert [v["rating"] for v in votes] == ["up"], "the vote is in the database"
+
+        page.reload()
+        page.get_by_test_id("stChatMessage").filter(has_text=question).wait_for()
+        idle(page)
+        assert page.get_by_test_id("stChatMessage").count() == 2
+        assert citation_labels(page), "the reopened answer keeps its sources"
+
+        app.restart()
+        page.goto(f"{app.url}/ask")
+        page.get_by_role("heading", name="Ask the library").wait_for()
+        idle(page)
+        assert not page.get_by_test_id("stChatMessage").count(), "a new conversation"
+        page.get_by_test_id("stSidebar").get_by_role("button", name=question[:40]).click()
+        page.get_by_test_id("stChatMessage").filter(has_text=question).wait_for()
+        idle(page)
+        assert f"conversation={cid}" in page.url
+        assert citation_labels(page)
+        shot(page, "ask-history")
+    finally:
+        store.close()
