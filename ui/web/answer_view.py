@@ -20,7 +20,7 @@ from assistant.answer import DECLINE, LEGAL_NOTE, PART_HEADINGS, UNSUPPORTED, An
 from assistant.library.retriever import Filters
 from assistant.settings import app_version
 from ui.web import components as ui
-from ui.web import resources
+from ui.web import resources, source_page
 
 log = logging.getLogger(__name__)
 DIRECTION = {"yes": ("Verdict: yes", "green"), "no": ("Verdict: no", "red"),
@@ -101,7 +101,7 @@ def details(turn: Turn) -> None:
     if a.unsupported:
         st.markdown(f"**{ui.inline(UNSUPPORTED)}**\n\n"
                     + "\n".join(f"- {ui.inline(s)}" for s in a.unsupported))
-    ui.citations(a.citations)
+    ui.citations(a.citations, more=lambda c: source_page.open_button(c, turn.id))
     _feedback(turn)
 
 

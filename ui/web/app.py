@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 # shows "Page not found" for a deep link or runs a page without this script's navigation.
 
 st.set_page_config(page_title="HRDD Assistant", page_icon=":material/balance:", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 
 ask = st.Page(HERE / "views" / "ask.py", title="Ask", icon=":material/forum:", url_path="ask")
 

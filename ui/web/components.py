@@ -7,7 +7,7 @@ Document text is never trusted: every piece of it goes through `md_escape` befor
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -77,19 +77,29 @@ def citation_label(c: Citation) -> str:
     return f"[{c.n}] {inline(c.title)} — {inline(c.location)}"
 
 
-def citation(c: Citation, expanded: bool = False) -> None:
-    """One citation, opened in an expander: title, where it is, and the quote in context."""
+def contains(passage: str, quote: str) -> bool:
+    """Whether the quote is in the passage (white space aside)."""
+    return _find(passage or "", (quote or "").strip()) is not None
+
+
+def citation(c: Citation, expanded: bool = False,
+             more: Callable[[Citation], None] | None = None) -> None:
+    """One citation, opened in an expander: title, where it is, and the quote in context;
+    `more` draws what else the expander offers (opening a PDF at its page)."""
     with st.expander(citation_label(c), expanded=expanded, icon=":material/format_quote:"):
         st.caption(f"{inline(c.title)} · {inline(c.location)} · document {inline(c.doc_id)}")
         st.markdown(highlighted(c.passage or c.quote, c.quote))
+        if more:
+            more(c)
 
 
-def citations(items: Sequence[Citation], heading: str = "Sources") -> None:
+def citations(items: Sequence[Citation], heading: str = "Sources",
+              more: Callable[[Citation], None] | None = None) -> None:
     if not items:
         return
     st.markdown(f"**{md_escape(heading)}**")
     for c in items:
-        citation(c)
+        citation(c, more=more)
 
 
 def page_header(title: str, subtitle: str = "", icon: str = "") -> None:

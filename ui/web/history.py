@@ -6,6 +6,7 @@ the app loses none; the address bar carries the open one (`/ask?conversation=ID`
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -92,23 +93,28 @@ def _actions(current: str | None, title: str, turns: list[Turn]) -> None:
                 else:
                     st.rerun()
     if st.button("Delete conversation", icon=":material/delete:", width="stretch"):
+        S["ask_deleting"] = current
+    if S.get("ask_deleting") == current:  # kept until answered, so every rerun shows it
         _confirm_delete(current, title)
 
 
-@st.dialog("Delete this conversation?")
+@st.dialog("Delete this conversation?", on_dismiss=partial(S.pop, "ask_deleting", None))
 def _confirm_delete(conversation_id: str, title: str) -> None:
     st.markdown(f"**{ui.inline(title)}** and its answers will be deleted from the history. "
                 "Feedback already given on them is kept for the reviewers.")
     delete, cancel = st.columns(2)
     if delete.button("Delete", type="primary", icon=":material/delete:", width="stretch"):
+        S.pop("ask_deleting", None)
         resources.conversations().delete(conversation_id)
         _open(None)
     if cancel.button("Cancel", width="stretch"):
+        S.pop("ask_deleting", None)
         st.rerun()
 
 
 def _open(conversation_id: str | None) -> None:
     S["ask_turns"], S["ask_conversation"] = [], None
+    S.pop("ask_deleting", None)
     if conversation_id:
         st.query_params["conversation"] = conversation_id  # opened() loads it
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -16,6 +17,7 @@ from ingest.uploads import UPLOADS, UnsafeUpload, save_upload
 from ui.web import components as ui
 from ui.web import gaps, resources
 
+S = st.session_state
 OUTCOME_ICONS = {"added": "🟢", "updated": "🔵", "unchanged": "⚪", "failed": "🔴",
                  "removed": "🟠"}
 
@@ -157,18 +159,22 @@ def _remove(library, docs) -> None:
     doc_id = st.selectbox("Document", list(titles), format_func=lambda d: f"{titles[d]} ({d})",
                           index=None, placeholder="Choose a document", key="remove_doc")
     if st.button("Remove document", icon=":material/delete:", disabled=doc_id is None):
+        S["library_removing"] = doc_id
+    if doc_id is not None and S.get("library_removing") == doc_id:  # until answered
         _confirm_remove(library, doc_id, titles[doc_id])
 
 
-@st.dialog("Remove this document?")
+@st.dialog("Remove this document?", on_dismiss=partial(S.pop, "library_removing", None))
 def _confirm_remove(library, doc_id: str, title: str) -> None:
     st.markdown(f"**{ui.inline(title)}** and its chunks leave the library; answers will no "
                 "longer cite it.")
     go, cancel = st.columns(2)
     if cancel.button("Cancel", width="stretch"):
+        S.pop("library_removing", None)
         st.rerun()
     if not go.button("Remove", type="primary", icon=":material/delete:", width="stretch"):
         return
+    S.pop("library_removing", None)
     try:
         record = remove(library, doc_id)  # under the ingest lock: never mid-update
     except IngestBusy as exc:
@@ -190,18 +196,22 @@ def _rebuild(library) -> None:
                "new one is complete. Needed after changing the embedding model or the "
                "chunking; takes several minutes.")
     if st.button("Rebuild the index", icon=":material/sync:"):
+        S["library_rebuilding"] = True
+    if S.get("library_rebuilding"):  # until answered
         _confirm_rebuild(library)
 
 
-@st.dialog("Rebuild the index?")
+@st.dialog("Rebuild the index?", on_dismiss=partial(S.pop, "library_rebuilding", None))
 def _confirm_rebuild(library) -> None:
     st.markdown("Every document is read and embedded again; this takes several minutes. "
                 "Questions are answered from the current index meanwhile.")
     go, cancel = st.columns(2)
     if cancel.button("Cancel", width="stretch"):
+        S.pop("library_rebuilding", None)
         st.rerun()
     if not go.button("Rebuild", type="primary", icon=":material/sync:", width="stretch"):
         return
+    S.pop("library_rebuilding", None)
     uploads = resources.data_dir() / UPLOADS
     paths = [p for p in (STARTER_CORPUS, uploads) if p.is_dir()]
     report, _ = _run_ingest(library, paths, rebuild=True)
