@@ -576,7 +576,8 @@ def test_a_conversation_survives_a_reload_and_a_restart_and_its_vote_is_stored(p
     store = conversations(app)
     try:
         assert [t.answer.question for t in store.load(cid).turns] == [question]
-        page.get_by_test_id("stChatMessage").last.get_by_role("button", name="Thumbs up").click()
+        page.get_by_test_id("stChatMessage").last.locator('button[aria-label="Thumbs up"]') \
+            .click()
         idle(page)
         votes = [v for v in store.feedback() if v["question"] == question]
         assert [v["rating"] for v in votes] == ["up"], "the vote is in the database"
