@@ -93,3 +93,18 @@ def test_a_long_first_question_makes_a_short_title():
     title = default_title("word " * 40)
     assert len(title) <= 82 and title.endswith("…")
     assert default_title("  ") == "Untitled conversation"
+
+
+def test_a_gap_is_grouped_under_the_topic_of_its_nearest_document_still_in_the_library():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from assistant.conversations import Gap
+    from ui.web.gaps import NO_TOPIC, gap_rows
+
+    docs = [SimpleNamespace(doc_id="meeting-venues", title="Venues", topics=("venues", "events"))]
+    at = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
+    rows = gap_rows((Gap(at, "Cake?", True, ("removed-doc", "meeting-venues")),
+                     Gap(at, "Wifi?", False, ("removed-doc",))), docs)
+    assert [(r["Question"], r["Outcome"], r["Nearest topic"], r["Month"]) for r in rows] == [
+        ("Cake?", "declined", "venues", "2026-11"), ("Wifi?", "weak match", NO_TOPIC, "2026-11")]

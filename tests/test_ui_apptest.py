@@ -257,6 +257,23 @@ def test_feedback_is_stored_in_the_database_with_the_question_answer_and_setting
         store.close()
 
 
+@pytest.mark.slow
+def test_the_library_page_lists_what_the_library_is_missing(corpus_app):
+    at = corpus_app()
+    at.chat_input[0].set_value(OFF_TOPIC).run()
+    assert any("does not cover" in i for i in texts(at.info))
+    at.switch_page("views/library.py").run()
+
+    assert not at.exception, at.exception
+    assert "What the library is missing" in [h.value for h in at.subheader]
+    topics = next(d.value for d in at.dataframe if "Topic" in d.value.columns)
+    assert topics["Questions"].sum() >= 1 and topics["Declined"].sum() >= 1
+    questions = next(d.value for d in at.dataframe if "Question" in d.value.columns)
+    assert OFF_TOPIC in list(questions["Question"])
+    assert "Who" not in " ".join(questions.columns), "no one's name is kept"
+    assert "Export the missing questions (CSV)" in [b.label for b in at.get("download_button")]
+
+
 def fill_step(at: AppTest, answers: dict) -> None:
     """Answer the questions shown on the current step from an answers file."""
     for radio in at.radio:

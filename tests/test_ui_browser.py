@@ -290,8 +290,13 @@ def test_a_link_to_one_assessment_session_opens_that_session(browser, app):
 
 
 def test_asking_a_question_and_opening_a_citation_shows_the_quote(page, app_url):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1366, "height": 768})  # a laptop's screen
     page.goto(app_url)
     answer = ask(page, QUESTION)
+    expect(answer.get_by_text("Bottom line")).to_be_in_viewport()  # no scrolling up to it
+    page.set_viewport_size({"width": 1440, "height": 1000})
     first = page.get_by_test_id("stExpander").filter(has_text="[1]").first
     first.locator("summary").click()
     quote = first.locator("strong").first

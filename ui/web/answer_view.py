@@ -44,15 +44,16 @@ def filters_from(record: dict) -> Filters:
     return Filters(**{k: tuple(record.get(k) or ()) for k in ("kinds", "topics", "doc_ids")})
 
 
-def answer(a: Answer) -> None:
-    """The answer's text: its parts when it has them, else its text."""
+def answer(a: Answer, key: str | None = None) -> None:
+    """The answer's text: its parts when it has them, else its text; `key` names the bottom
+    line's box (components.scroll_to brings it into view)."""
     if a.declined:
         return
     p = a.parts
     if p is None or not p.bottom_line:
         st.markdown(ui.answer_markdown(a.text))
         return
-    with st.container(border=True):
+    with st.container(border=True, key=key):
         head, badge = st.columns([4, 1], vertical_alignment="center")
         head.markdown(f"**:material/flag: {PART_HEADINGS['bottom_line']}**")
         if p.direction in DIRECTION:

@@ -102,6 +102,19 @@ def citations(items: Sequence[Citation], heading: str = "Sources",
         citation(c, more=more)
 
 
+def scroll_to(key: str) -> None:
+    """Bring the container keyed `key` to the top of the window once the page is drawn.
+
+    A page with a chat input keeps its view stuck to the bottom as content grows, so a long
+    answer's first lines (its bottom line) would end above the screen. The script is ours
+    alone: `key` is a name this app makes (letters, digits and dashes), never document text.
+    """
+    if not re.fullmatch(r"[\w-]+", key):
+        raise ValueError(f"scroll_to: {key!r} is not a container key")
+    st.html("<script>setTimeout(() => document.querySelector('.st-key-" + key + "')"
+            "?.scrollIntoView({block: 'start'}), 300)</script>", unsafe_allow_javascript=True)
+
+
 def page_header(title: str, subtitle: str = "", icon: str = "") -> None:
     st.title(f"{icon} {title}".strip(), anchor=False)
     if subtitle:

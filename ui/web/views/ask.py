@@ -19,6 +19,7 @@ from ui.web import history, resources
 
 log = logging.getLogger(__name__)
 _DONE = object()
+NEW_ANSWER = "new-answer"  # the key of the bottom-line box of the answer just written
 EXAMPLES = ("A state-owned operator wants lawful interception in the core network we sell. "
             "What should we check?",
             "A reseller will not tell us who the end user of our packet-inspection kit is. "
@@ -56,7 +57,7 @@ def main() -> None:
     # the first `limit` characters and says so (a warning under the answer).
     question = st.chat_input("Ask about a human-rights dilemma, e.g. a sale to a state-owned "
                              "operator")
-    question = question or example
+    question, answer = question or example, None
     if question:
         suggestions.empty()
         with st.chat_message("user"):
@@ -72,6 +73,8 @@ def main() -> None:
                 history.save(turn, view.filters_record(filters))
                 view.details(turn)
     history.sidebar(turns)
+    if answer is not None and answer.parts:
+        ui.scroll_to(NEW_ANSWER)  # its bottom line first, not the end of its sources
 
 
 def _shown(question: str, limit: int) -> str:
@@ -145,7 +148,7 @@ def _answer(assistant, question: str, history: list[Answer], filters: Filters) -
         st.error(f"The assistant could not answer: {ui.inline(error)}")
         return None
     with slot.container():  # the streamed text, laid out by its parts now it is whole
-        view.answer(result["answer"])
+        view.answer(result["answer"], key=NEW_ANSWER)
     return result["answer"]
 
 
