@@ -295,7 +295,8 @@ def test_asking_a_question_and_opening_a_citation_shows_the_quote(page, app_url)
     page.set_viewport_size({"width": 1366, "height": 768})  # a laptop's screen
     page.goto(app_url)
     answer = ask(page, QUESTION)
-    expect(answer.get_by_text("Bottom line")).to_be_in_viewport()  # no scrolling up to it
+    # no scrolling up to it (the page keeps a chat at its bottom until the app moves it)
+    expect(answer.get_by_text("Bottom line")).to_be_in_viewport(timeout=30_000)
     page.set_viewport_size({"width": 1440, "height": 1000})
     first = page.get_by_test_id("stExpander").filter(has_text="[1]").first
     first.locator("summary").click()

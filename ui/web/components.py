@@ -111,8 +111,16 @@ def scroll_to(key: str) -> None:
     """
     if not re.fullmatch(r"[\w-]+", key):
         raise ValueError(f"scroll_to: {key!r} is not a container key")
-    st.html("<script>setTimeout(() => document.querySelector('.st-key-" + key + "')"
-            "?.scrollIntoView({block: 'start'}), 300)</script>", unsafe_allow_javascript=True)
+    # Scrolled once the run is over and the stale elements are gone (they change the height),
+    # and once more a moment later, after the last layout; given up after ten seconds.
+    st.html("<script>(() => { const t0 = Date.now(); const go = (again) => {"
+            " const el = document.querySelector('.st-key-" + key + "');"
+            " const busy = document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"],"
+            " [data-stale=\"true\"]');"
+            " if (el && !busy) { el.scrollIntoView({block: 'start'});"
+            " if (again) setTimeout(() => go(false), 600); return; }"
+            " if (Date.now() - t0 < 10000) setTimeout(() => go(again), 200); };"
+            " setTimeout(() => go(true), 200); })()</script>", unsafe_allow_javascript=True)
 
 
 def page_header(title: str, subtitle: str = "", icon: str = "") -> None:

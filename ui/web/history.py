@@ -35,6 +35,8 @@ def opened() -> list[Turn]:
         else:
             S["ask_turns"] = [Turn(t.answer, filters_from(t.filters), t.id) for t in saved.turns]
             S["ask_conversation"] = saved.id
+    elif not wanted and S.get("ask_conversation"):  # back from another page: link it again
+        st.query_params["conversation"] = S["ask_conversation"]
     return S.setdefault("ask_turns", [])
 
 
