@@ -102,6 +102,19 @@ def citations(items: Sequence[Citation], heading: str = "Sources",
         citation(c, more=more)
 
 
+def confirmed(pending: str, label: str, icon: str) -> bool:
+    """The buttons of a confirmation dialog that stays open while `st.session_state[pending]`
+    is set: True once `label` is clicked; Cancel closes it. Either answer clears `pending`."""
+    go, cancel = st.columns(2)
+    if cancel.button("Cancel", width="stretch"):
+        st.session_state.pop(pending, None)
+        st.rerun()
+    if not go.button(label, type="primary", icon=icon, width="stretch"):
+        return False
+    st.session_state.pop(pending, None)
+    return True
+
+
 def scroll_to(key: str) -> None:
     """Bring the container keyed `key` to the top of the window once the page is drawn.
 

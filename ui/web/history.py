@@ -104,14 +104,9 @@ def _actions(current: str | None, title: str, turns: list[Turn]) -> None:
 def _confirm_delete(conversation_id: str, title: str) -> None:
     st.markdown(f"**{ui.inline(title)}** and its answers will be deleted from the history. "
                 "Feedback already given on them is kept for the reviewers.")
-    delete, cancel = st.columns(2)
-    if delete.button("Delete", type="primary", icon=":material/delete:", width="stretch"):
-        S.pop("ask_deleting", None)
+    if ui.confirmed("ask_deleting", "Delete", ":material/delete:"):
         resources.conversations().delete(conversation_id)
         _open(None)
-    if cancel.button("Cancel", width="stretch"):
-        S.pop("ask_deleting", None)
-        st.rerun()
 
 
 def _open(conversation_id: str | None) -> None:

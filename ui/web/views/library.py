@@ -168,13 +168,8 @@ def _remove(library, docs) -> None:
 def _confirm_remove(library, doc_id: str, title: str) -> None:
     st.markdown(f"**{ui.inline(title)}** and its chunks leave the library; answers will no "
                 "longer cite it.")
-    go, cancel = st.columns(2)
-    if cancel.button("Cancel", width="stretch"):
-        S.pop("library_removing", None)
-        st.rerun()
-    if not go.button("Remove", type="primary", icon=":material/delete:", width="stretch"):
+    if not ui.confirmed("library_removing", "Remove", ":material/delete:"):
         return
-    S.pop("library_removing", None)
     try:
         record = remove(library, doc_id)  # under the ingest lock: never mid-update
     except IngestBusy as exc:
@@ -205,13 +200,8 @@ def _rebuild(library) -> None:
 def _confirm_rebuild(library) -> None:
     st.markdown("Every document is read and embedded again; this takes several minutes. "
                 "Questions are answered from the current index meanwhile.")
-    go, cancel = st.columns(2)
-    if cancel.button("Cancel", width="stretch"):
-        S.pop("library_rebuilding", None)
-        st.rerun()
-    if not go.button("Rebuild", type="primary", icon=":material/sync:", width="stretch"):
+    if not ui.confirmed("library_rebuilding", "Rebuild", ":material/sync:"):
         return
-    S.pop("library_rebuilding", None)
     uploads = resources.data_dir() / UPLOADS
     paths = [p for p in (STARTER_CORPUS, uploads) if p.is_dir()]
     report, _ = _run_ingest(library, paths, rebuild=True)
