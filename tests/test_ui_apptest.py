@@ -73,6 +73,11 @@ def texts(elements) -> list[str]:
     return [shown(e.value) for e in elements]
 
 
+def sources(at: AppTest) -> list:
+    """The citation expanders ("[n] title — location"), not the answer's own folded parts."""
+    return [e for e in at.expander if re.match(r"\[\d+\] ", e.label)]
+
+
 @pytest.mark.slow
 def test_a_question_gets_an_answer_with_citations_that_open_on_their_passage(corpus_app):
     at = corpus_app()
@@ -80,10 +85,10 @@ def test_a_question_gets_an_answer_with_citations_that_open_on_their_passage(cor
 
     assert not at.exception, at.exception
     assert len(at.chat_message) == 2
-    labels = [e.label for e in at.expander]
+    labels = [e.label for e in sources(at)]
     assert labels and labels[0].startswith("[1] ")
     assert any("techUK" in label or "4 Ps" in label for label in labels)
-    first = at.expander[0]
+    first = sources(at)[0]
     passage = first.markdown[0].value
     assert "**" in passage, "the quote is highlighted (bold) inside its passage"
     assert "section" in first.caption[0].value or "page" in first.caption[0].value
@@ -102,7 +107,7 @@ def test_a_question_outside_the_library_is_declined_with_the_nearest_documents(c
     assert any("does not cover" in i for i in texts(at.info))
     nearest = [m for m in texts(at.markdown) if m.startswith("**Nearest documents")]
     assert nearest and nearest[0].count("\n- ") >= 1
-    assert not at.expander, "a declined answer cites nothing"
+    assert not sources(at), "a declined answer cites nothing"
 
 
 @pytest.mark.slow
@@ -112,7 +117,7 @@ def test_a_question_the_library_only_brushes_against_is_answered_under_a_warning
 
     assert not at.exception, at.exception
     assert any("only loosely" in w for w in texts(at.warning))
-    assert at.expander, "the closest passages are still cited, so they can be checked"
+    assert sources(at), "the closest passages are still cited, so they can be checked"
 
 
 @pytest.mark.slow
@@ -123,8 +128,8 @@ def test_the_sidebar_filters_limit_the_sources_to_one_kind_of_document(corpus_ap
     at.chat_input[0].set_value("Can we sell lawful interception to a state-owned operator?").run()
 
     assert not at.exception, at.exception
-    sources = [texts(e.caption)[0] for e in at.expander]
-    assert sources and all("document case-" in s for s in sources), sources
+    cited = [texts(e.caption)[0] for e in sources(at)]
+    assert cited and all("document case-" in s for s in cited), cited
 
 
 @pytest.mark.slow
@@ -135,26 +140,138 @@ def test_an_empty_library_says_how_to_fill_it(open_app, tmp_path):
 
 
 @pytest.mark.slow
-def test_feedback_is_stored_with_the_question_answer_and_settings(corpus_app, corpus_library):
-    import json
-
-    log = corpus_library.settings.data_dir / "feedback.jsonl"
-    before = log.read_text().splitlines() if log.exists() else []
+def test_the_documents_filter_limits_the_sources_to_the_chosen_documents(corpus_app,
+                                                                        corpus_library):
+    docs = corpus_library.store.documents()
+    chosen = sorted(d.doc_id for d in docs if "techuk" in d.doc_id or "export-controls" in d.doc_id)
+    assert len(chosen) == 2, [d.doc_id for d in docs]
     at = corpus_app()
-    at.chat_input[0].set_value(ON_TOPIC).run()
-    at.feedback[0].set_value(0).run()
-    at.text_area[0].set_value("Misses the reseller angle.")
-    click(at, "Send comment")
+    at.multiselect(key="ask_docs").set_value(chosen).run()
+    at.chat_input[0].set_value("Can we sell lawful interception to a state-owned operator?").run()
 
     assert not at.exception, at.exception
-    lines = log.read_text().splitlines()
-    assert len(lines) == len(before) + 2, "one line for the thumb, one for the comment"
-    rating, record = (json.loads(line) for line in lines[-2:])
-    assert rating["rating"] == record["rating"] == "down" and rating["turn"] == record["turn"]
-    assert record["comment"] == "Misses the reseller angle." and record["question"] == ON_TOPIC
-    assert record["citations"] and record["settings"]["retrieval_k"] > 0
-    assert "llm_api_key" not in json.dumps(record)
-    assert stat.filemode(log.stat().st_mode) == "-rw-------", "feedback is its owner's only"
+    documents = {texts(e.caption)[0].rsplit("document ", 1)[1] for e in sources(at)}
+    assert documents, "the restricted question is answered with sources"
+    assert documents <= set(chosen), documents
+
+
+@pytest.mark.slow
+def test_a_composed_answer_shows_its_bottom_line_first(corpus_app):
+    at = corpus_app()
+    at.chat_input[0].set_value("Can we sell deep packet inspection to a reseller who will not "
+                               "name the end user?").run()
+
+    assert not at.exception, at.exception
+    answer = at.chat_message[1]
+    first = shown(answer.markdown[0].value)
+    assert "Bottom line" in first, [shown(m.value)[:60] for m in answer.markdown]
+    assert len(shown(answer.markdown[1].value)) > 20, "the bottom line itself comes next"
+
+
+def conversations(data_dir: Path):
+    from assistant.conversations import ConversationRecords
+
+    return ConversationRecords(f"sqlite:///{data_dir / 'sessions.sqlite'}")
+
+
+@pytest.mark.slow
+def test_a_conversation_is_saved_and_reopens_from_its_link_in_a_new_session(corpus_app,
+                                                                             corpus_library):
+    at = corpus_app()
+    at.chat_input[0].set_value(ON_TOPIC).run()
+    cid = at.query_params["conversation"]
+    cid = cid[0] if isinstance(cid, list) else cid
+    store = conversations(corpus_library.settings.data_dir)
+    try:
+        saved = store.load(cid)
+        assert [t.answer.question for t in saved.turns] == [ON_TOPIC]
+        assert saved.turns[0].answer.citations, "the citations are kept with the answer"
+
+        fresh = AppTest.from_file(APP, default_timeout=120)
+        fresh.query_params["conversation"] = cid
+        fresh.run()
+        assert not fresh.exception, fresh.exception
+        assert len(fresh.chat_message) == 2
+        assert shown(fresh.chat_message[0].markdown[0].value) == ON_TOPIC
+        assert sources(fresh), "the reopened answer still opens its citations"
+        assert any(ON_TOPIC[:40] in shown(m.value) for m in fresh.sidebar.markdown), \
+            "the open conversation is marked in the sidebar list"
+
+        rename = [t for t in fresh.sidebar.text_input if t.label == "New title"][0]
+        rename.set_value("Purchaser checks")
+        [b for b in fresh.sidebar.button if b.label == "Save title"][0].click().run()
+        assert store.load(cid).title == "Purchaser checks"
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_deleting_a_conversation_asks_first_and_keeps_the_feedback(corpus_app, corpus_library):
+    store = conversations(corpus_library.settings.data_dir)
+    try:
+        at = corpus_app()
+        at.chat_input[0].set_value(ON_TOPIC).run()
+        at.feedback[0].set_value(1).run()
+        cid = at.query_params["conversation"]
+        cid = cid[0] if isinstance(cid, list) else cid
+        click(at, "Delete conversation")
+        assert store.load(cid), "nothing is deleted before the confirmation"
+        click(at, "Delete")
+        assert not at.exception, at.exception
+        with pytest.raises(KeyError):
+            store.load(cid)
+        assert not at.chat_message, "the page starts a new conversation"
+        votes = [f for f in store.feedback() if f["question"] == ON_TOPIC and f["turn"] is None]
+        assert votes and votes[-1]["rating"] == "up", "the vote outlives the conversation"
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_feedback_is_stored_in_the_database_with_the_question_answer_and_settings(
+        corpus_app, corpus_library):
+    import json
+
+    store = conversations(corpus_library.settings.data_dir)
+    try:
+        before = len(store.feedback())
+        at = corpus_app()
+        at.chat_input[0].set_value(ON_TOPIC).run()
+        at.feedback[0].set_value(0).run()
+        at.text_area[0].set_value("Misses the reseller angle.")
+        click(at, "Send comment")
+
+        assert not at.exception, at.exception
+        votes = store.feedback()
+        assert len(votes) == before + 2, "one row for the thumb, one for the comment"
+        rating, record = votes[-2:]
+        assert rating["rating"] == record["rating"] == "down" and rating["turn"] == record["turn"]
+        assert record["comment"] == "Misses the reseller angle." and record["question"] == ON_TOPIC
+        assert record["citations"] and record["settings"]["retrieval_k"] > 0
+        assert "llm_api_key" not in store.feedback_jsonl()
+        assert json.loads(store.feedback_jsonl().splitlines()[-1])["comment"] == record["comment"]
+        assert not (corpus_library.settings.data_dir / "feedback.jsonl").exists()
+        database = corpus_library.settings.data_dir / "sessions.sqlite"
+        assert stat.filemode(database.stat().st_mode) == "-rw-------", "its owner's only"
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_the_library_page_lists_what_the_library_is_missing(corpus_app):
+    at = corpus_app()
+    at.chat_input[0].set_value(OFF_TOPIC).run()
+    assert any("does not cover" in i for i in texts(at.info))
+    at.switch_page("views/library.py").run()
+
+    assert not at.exception, at.exception
+    assert "What the library is missing" in [h.value for h in at.subheader]
+    topics = next(d.value for d in at.dataframe if "Topic" in d.value.columns)
+    assert topics["Questions"].sum() >= 1 and topics["Declined"].sum() >= 1
+    questions = next(d.value for d in at.dataframe if "Question" in d.value.columns)
+    assert OFF_TOPIC in list(questions["Question"])
+    assert "Who" not in " ".join(questions.columns), "no one's name is kept"
+    assert "Export the missing questions (CSV)" in [b.label for b in at.get("download_button")]
 
 
 def fill_step(at: AppTest, answers: dict) -> None:
@@ -297,8 +414,12 @@ def test_an_uploaded_markdown_file_is_ingested_listed_and_can_be_removed(open_ap
     assert "unchanged" in at.dataframe[0].value["Outcome"].iloc[0]
 
     at.selectbox(key="remove_doc").set_value(list(listed["ID"])[0]).run()
-    at.checkbox(key="remove_sure").check().run()
     click(at, "Remove document")
+    assert at.sidebar.metric[0].value == "1", "nothing is removed before the confirmation"
+    click(at, "Cancel")
+    assert at.sidebar.metric[0].value == "1"
+    click(at, "Remove document")
+    click(at, "Remove")
     assert any("Removed" in s for s in texts(at.success))
     assert not (empty_library / "uploads" / "Supplier-code-v2.md").exists()
     assert at.sidebar.metric[0].value == "0"

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from assistant.assessments.playbook import find_playbook
+from tests.pdf_builder import text_pdf
 from tests.postgres_server import create_database, postgres_url  # noqa: F401
 from tests.processes import free_port, stop, unavailable
 
@@ -36,6 +37,17 @@ CORPUS_SUBSET = ["guidance/four-ps-framework.md", "guidance/techuk-cyber-exports
                  "guidance/export-controls.md", "guidance/lawful-interception-model.md",
                  "case-studies/case-dpi-reseller.md"]
 QUESTION = "How should we assess the purchaser of a telecom export deal?"
+# A PDF of our own (two pages), so a citation can open the PDF at its page.
+POLICY_PAGES = [
+    ["Acme export policy", "", "1. Scope", "This policy covers every sale of network equipment",
+     "outside the European Union by Acme Networks and its resellers."],
+    ["2. Interception equipment", "",
+     "Before any sale of lawful interception equipment, the export compliance",
+     "officer checks the end user against the sanctions lists and records the result.",
+     "A sale to a security agency needs the approval of the human rights committee."],
+]
+PDF_QUESTION = ("Who checks the end user against the sanctions lists before a sale of lawful "
+                "interception equipment?")
 WAIT_MS = 180_000
 
 
@@ -63,16 +75,48 @@ def _environment(work: Path, **extra: str) -> dict:
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **extra}
 
 
+class App:
+    """The app served from a child process over its data folder; it can be restarted."""
+
+    def __init__(self, work: Path, env: dict):
+        self.work, self.env = work, env
+        self.proc, self.url, _ = serve(work, env)
+
+    def restart(self) -> None:
+        """Stop the server and start a new process over the same data folder."""
+        stop(self.proc)
+        self.proc, self.url, _ = serve(self.work, self.env)
+
+    @property
+    def data(self) -> Path:
+        return self.work / "data"
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """The app served from a child process over a library ingested by another child."""
+def app(tmp_path_factory):
+    """The app over a library ingested by another child process (fresh: nothing visited)."""
     work = tmp_path_factory.mktemp("browser")
     env = _environment(work)
     ingest = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", "--json",
                              *(str(ROOT / "corpus" / p) for p in CORPUS_SUBSET)],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert ingest.returncode == 0, ingest.stderr[-3000:]
-    yield from _serve(work, env)
+    pdf = work / "docs" / "acme-export-policy.pdf"
+    pdf.parent.mkdir()
+    pdf.write_bytes(text_pdf(POLICY_PAGES))
+    ingest = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", "--json", str(pdf)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    served = App(work, env)
+    try:
+        yield served
+    finally:
+        stop(served.proc)
+
+
+@pytest.fixture
+def app_url(app) -> str:
+    return app.url
 
 
 @pytest.fixture(scope="module")
@@ -177,15 +221,84 @@ def choose(page, select, label: str) -> None:
     page.get_by_role("option", name=label, exact=True).click()
 
 
+PAGES = {"/ask": "Ask the library", "/assess": "Deal assessment", "/library": "Library",
+         "/evaluation": "Evaluation"}
+
+
+def visit(browser, url: str, width: int = 1440):
+    """A new visitor (no cookies, no Streamlit session) opening `url` first: (context, page)."""
+    context = browser.new_context(viewport={"width": width, "height": 1000},
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    return context, page
+
+
+def assert_found(page) -> None:
+    assert not page.get_by_text("Page not found").count(), "Streamlit did not know the link"
+    assert not page.get_by_role("dialog").count(), "no modal over the page"
+
+
+def test_every_page_opens_from_its_link_on_a_fresh_server_and_on_every_visit(browser, app):
+    """The first test of the module, so the server has served nothing before."""
+    for _visit in range(2):  # every visit, not only the first
+        for path, heading in PAGES.items():
+            context, page = visit(browser, app.url + path)
+            try:
+                page.get_by_role("heading", name=heading).first.wait_for()
+                idle(page)
+                assert_found(page)
+                assert page.url.split("?")[0] == app.url + path
+                if path == "/ask":
+                    box = page.get_by_test_id("stChatInputTextArea")
+                    box.click()  # a modal over the page would intercept the click
+                    page.keyboard.type("Can we sell")
+                    assert box.input_value() == "Can we sell"
+            finally:
+                context.close()
+    context, page = visit(browser, app.url)
+    try:
+        page.get_by_role("heading", name="Ask the library").wait_for()
+        assert page.url.split("?")[0] == app.url + "/ask", "the root opens Ask"
+    finally:
+        context.close()
+
+
+def test_a_link_to_one_assessment_session_opens_that_session(browser, app):
+    from assistant.assessments.answers_file import read_script, start_from_script
+    from assistant.assessments.sessions import SessionRecords
+    from assistant.assessments.start import no_guidance, start_session
+
+    records = SessionRecords(f"sqlite:///{app.data / 'sessions.sqlite'}", app_version="test",
+                             library_version="test")
+    script = read_script(ROOT / "examples" / "deals" / "escalation.yaml")
+    session = start_session(records, start_from_script(script), script.assessor,
+                            no_guidance("not needed"))
+    records.close()
+    context, page = visit(browser, f"{app.url}/assess?session={session.id}")
+    try:
+        page.get_by_role("heading", name=script.deal).wait_for()
+        idle(page)
+        assert_found(page)
+        assert page.get_by_text(f"/assess?session={session.id}").is_visible()
+        page.reload()
+        page.get_by_role("heading", name=script.deal).wait_for()
+        assert f"session={session.id}" in page.url
+    finally:
+        context.close()
+
+
 def test_asking_a_question_and_opening_a_citation_shows_the_quote(page, app_url):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1366, "height": 768})  # a laptop's screen
     page.goto(app_url)
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill(QUESTION)
-    box.press("Enter")
+    answer = ask(page, QUESTION)
+    # no scrolling up to it (the page keeps a chat at its bottom until the app moves it)
+    expect(answer.get_by_text("Bottom line")).to_be_in_viewport(timeout=30_000)
+    page.set_viewport_size({"width": 1440, "height": 1000})
     first = page.get_by_test_id("stExpander").filter(has_text="[1]").first
-    first.wait_for()
-    idle(page)
-    answer = page.get_by_test_id("stChatMessage").nth(1)
     first.locator("summary").click()
     quote = first.locator("strong").first
     quote.wait_for(state="visible")
@@ -312,10 +425,10 @@ def test_a_session_resumed_from_the_list_is_signed_off_on_postgresql(page, pg_ap
 
 def test_the_library_and_evaluation_pages_render(page, app_url):
     page.goto(f"{app_url}/library")
-    page.get_by_role("heading", name="Documents (5)").wait_for()
+    page.get_by_role("heading", name="Documents (6)").wait_for()
     idle(page)
     assert page.get_by_test_id("stSidebar").get_by_test_id("stMetricValue").first \
-        .inner_text() == "5"
+        .inner_text() == "6"
     assert page.get_by_test_id("stFileUploader").is_visible()
     shot(page, "library")
     page.goto(f"{app_url}/evaluation")
@@ -325,3 +438,172 @@ def test_the_library_and_evaluation_pages_render(page, app_url):
     shown.first.wait_for(state="visible", timeout=30_000)  # raises if neither ever shows
     assert shown.first.is_visible()
     shot(page, "evaluation")
+
+
+def ask(page, question: str):
+    """Type a question into the chat box and wait for its answer's first citation."""
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+    answer = page.get_by_test_id("stChatMessage").filter(has_text="[1]").last
+    answer.wait_for()
+    idle(page)
+    return answer
+
+
+def choose_documents(page, titles: list[str]) -> None:
+    """Pick documents in the sidebar's Documents filter, by the start of their title."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect") \
+        .filter(has_text="Documents")
+    for title in titles:
+        box.locator("input").click()
+        page.get_by_role("option", name=title).first.click()
+        page.keyboard.press("Escape")
+        idle(page)
+
+
+def citation_labels(page) -> list[str]:
+    return [" ".join(s.inner_text().split()) for s in page.get_by_test_id("stExpander")
+            .filter(has_text="—").locator("summary").all()]
+
+
+def test_a_question_within_chosen_documents_cites_only_them(page, app_url):
+    chosen = ["techUK checklist for assessing cyber security export risks",
+              "Export controls as an overlay on human-rights due diligence"]
+    page.goto(f"{app_url}/ask")
+    choose_documents(page, chosen)
+    ask(page, "Can we sell lawful interception to a state-owned operator?")
+    labels = citation_labels(page)
+    assert labels, "the restricted question is answered with sources"
+    assert all(any(t in label for t in chosen) for label in labels), labels
+    shot(page, "ask-chosen-documents")
+
+
+def test_a_pdf_citation_opens_the_pdf_at_its_page_with_the_quote_highlighted(page, app_url):
+    page.goto(f"{app_url}/ask")
+    choose_documents(page, ["Acme export policy"])
+    ask(page, PDF_QUESTION)
+    first = page.get_by_test_id("stExpander").filter(has_text="[1] Acme export policy").first
+    assert "page 2" in first.locator("summary").inner_text()
+    first.locator("summary").click()
+    first.get_by_role("button", name="Open page 2 of the PDF").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("page 2 of 2").wait_for()
+    idle(page)
+    marked = " ".join(dialog.locator("strong").first.inner_text().split())
+    assert "checks the end user against the sanctions lists" in marked, marked
+    assert dialog.get_by_text("A sale to a security agency needs the approval").is_visible(), \
+        "the whole page is shown, not only the quote"
+    assert not dialog.get_by_text("Scope").count(), "only the cited page"
+    shot(page, "ask-pdf-page")
+
+
+def conversations(app):
+    from assistant.conversations import ConversationRecords
+
+    return ConversationRecords(f"sqlite:///{app.data / 'sessions.sqlite'}")
+
+
+def test_the_ask_page_fits_a_390_px_screen_and_works_from_the_keyboard(browser, app):
+    context, page = visit(browser, f"{app.url}/ask", width=390)
+    try:
+        page.get_by_role("heading", name="Ask the library").wait_for()
+        idle(page)
+        tab_to(page, "el.dataset.testid === 'stChatInputTextArea'")  # as a keyboard user
+        page.keyboard.type(QUESTION)
+        page.keyboard.press("Enter")
+        page.get_by_test_id("stChatMessage").filter(has_text="[1]").last.wait_for()
+        idle(page)
+        assert_no_sideways_scrolling(page)
+        assert page.get_by_text("Bottom line").first.is_visible()
+        shot(page, "ask-390px")
+        tab_to(page, "el.tagName === 'SUMMARY' && el.innerText.includes('[1]')", presses=200)
+        page.keyboard.press("Enter")  # opens the citation
+        cited = page.get_by_test_id("stExpander").filter(has_text="[1]").first
+        cited.locator("strong").first.wait_for(state="visible")
+    finally:
+        context.close()
+
+
+def tab_to(page, test: str, presses: int = 80) -> None:
+    """Press Tab until the focused element passes the JavaScript test `test` (on `el`)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!({test}); }}"):
+            return
+    pytest.fail(f"Tab never reached an element where {test}")
+
+
+def assert_no_sideways_scrolling(page) -> None:
+    """Neither the page nor any scrolling area of the main column scrolls sideways (the main
+    column's scroller is stMain, or another element when a chat input is pinned)."""
+    wide = page.evaluate("""() => {
+        const out = [];
+        const root = document.documentElement;
+        if (root.scrollWidth > root.clientWidth) out.push(`page ${root.scrollWidth}px`);
+        for (const e of document.querySelectorAll('[data-testid="stAppViewContainer"] *')) {
+            if (e.closest('[data-testid="stSidebar"]')) continue;
+            const x = getComputedStyle(e).overflowX;
+            if ((x === 'auto' || x === 'scroll') && e.scrollWidth > e.clientWidth + 1)
+                out.push(`${e.dataset.testid || e.tagName} ${e.scrollWidth}/${e.clientWidth}px`);
+        }
+        return out;
+    }""")
+    assert wide == [], f"scrolls sideways: {wide}"
+
+
+def test_a_deal_assessment_starts_from_the_keyboard_on_a_390_px_screen(browser, app):
+    playbook = find_playbook("export-deal")
+    context, page = visit(browser, f"{app.url}/assess", width=390)
+    try:
+        page.get_by_role("heading", name="Deal assessment").wait_for()
+        idle(page)
+        tab_to(page, "el.getAttribute('aria-label') === 'Deal name'")
+        page.keyboard.type("Keyboard deal")
+        tab_to(page, "el.getAttribute('aria-label')?.startsWith('Your name')")
+        page.keyboard.type("Kim Keys")
+        tab_to(page, "el.tagName === 'BUTTON' && el.innerText.includes('Start the assessment')")
+        page.keyboard.press("Enter")
+        page.get_by_role("heading", name=playbook.steps[0].title).wait_for()
+        idle(page)
+        assert_no_sideways_scrolling(page)
+        shot(page, "assess-390px")
+    finally:
+        context.close()
+
+
+def test_a_conversation_survives_a_reload_and_a_restart_and_its_vote_is_stored(page, app):
+    """Last in the module: it restarts the app."""
+    question = "A reseller will not tell us who the end user is. Can we go ahead?"
+    page.goto(f"{app.url}/ask")
+    ask(page, question)
+    assert "conversation=" in page.url
+    cid = page.url.split("conversation=")[1].split("&")[0]
+    store = conversations(app)
+    try:
+        assert [t.answer.question for t in store.load(cid).turns] == [question]
+        page.get_by_test_id("stChatMessage").last.locator('button[aria-label="Thumbs up"]') \
+            .click()
+        idle(page)
+        votes = [v for v in store.feedback() if v["question"] == question]
+        assert [v["rating"] for v in votes] == ["up"], "the vote is in the database"
+
+        page.reload()
+        page.get_by_test_id("stChatMessage").filter(has_text=question).wait_for()
+        idle(page)
+        assert page.get_by_test_id("stChatMessage").count() == 2
+        assert citation_labels(page), "the reopened answer keeps its sources"
+
+        app.restart()
+        page.goto(f"{app.url}/ask")
+        page.get_by_role("heading", name="Ask the library").wait_for()
+        idle(page)
+        assert not page.get_by_test_id("stChatMessage").count(), "a new conversation"
+        page.get_by_test_id("stSidebar").get_by_role("button", name=question[:40]).click()
+        page.get_by_test_id("stChatMessage").filter(has_text=question).wait_for()
+        idle(page)
+        assert f"conversation={cid}" in page.url
+        assert citation_labels(page)
+        shot(page, "ask-history")
+    finally:
+        store.close()

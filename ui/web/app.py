@@ -22,11 +22,20 @@ HERE = Path(__file__).resolve().parent
 # shows "Page not found" for a deep link or runs a page without this script's navigation.
 
 st.set_page_config(page_title="HRDD Assistant", page_icon=":material/balance:", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
+
+ask = st.Page(HERE / "views" / "ask.py", title="Ask", icon=":material/forum:", url_path="ask")
+
+
+def _home() -> None:
+    """The root URL opens Ask. Ask is not itself the default page: Streamlit serves the default
+    page at "/" only, so a bookmark of /ask showed "Page not found" on every fresh visit."""
+    st.switch_page(ask, query_params=st.query_params.to_dict())
+
 
 pages = [
-    st.Page(HERE / "views" / "ask.py", title="Ask", icon=":material/forum:", default=True,
-            url_path="ask"),
+    st.Page(_home, title="HRDD Assistant", url_path="home", default=True, visibility="hidden"),
+    ask,
     st.Page(HERE / "views" / "assess.py", title="Deal assessment", icon=":material/fact_check:",
             url_path="assess"),
     st.Page(HERE / "views" / "library.py", title="Library", icon=":material/library_books:",

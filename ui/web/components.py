@@ -7,7 +7,7 @@ Document text is never trusted: every piece of it goes through `md_escape` befor
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -77,19 +77,63 @@ def citation_label(c: Citation) -> str:
     return f"[{c.n}] {inline(c.title)} — {inline(c.location)}"
 
 
-def citation(c: Citation, expanded: bool = False) -> None:
-    """One citation, opened in an expander: title, where it is, and the quote in context."""
+def contains(passage: str, quote: str) -> bool:
+    """Whether the quote is in the passage (white space aside)."""
+    return _find(passage or "", (quote or "").strip()) is not None
+
+
+def citation(c: Citation, expanded: bool = False,
+             more: Callable[[Citation], None] | None = None) -> None:
+    """One citation, opened in an expander: title, where it is, and the quote in context;
+    `more` draws what else the expander offers (opening a PDF at its page)."""
     with st.expander(citation_label(c), expanded=expanded, icon=":material/format_quote:"):
         st.caption(f"{inline(c.title)} · {inline(c.location)} · document {inline(c.doc_id)}")
         st.markdown(highlighted(c.passage or c.quote, c.quote))
+        if more:
+            more(c)
 
 
-def citations(items: Sequence[Citation], heading: str = "Sources") -> None:
+def citations(items: Sequence[Citation], heading: str = "Sources",
+              more: Callable[[Citation], None] | None = None) -> None:
     if not items:
         return
     st.markdown(f"**{md_escape(heading)}**")
     for c in items:
-        citation(c)
+        citation(c, more=more)
+
+
+def confirmed(pending: str, label: str, icon: str) -> bool:
+    """The buttons of a confirmation dialog that stays open while `st.session_state[pending]`
+    is set: True once `label` is clicked; Cancel closes it. Either answer clears `pending`."""
+    go, cancel = st.columns(2)
+    if cancel.button("Cancel", width="stretch"):
+        st.session_state.pop(pending, None)
+        st.rerun()
+    if not go.button(label, type="primary", icon=icon, width="stretch"):
+        return False
+    st.session_state.pop(pending, None)
+    return True
+
+
+def scroll_to(key: str) -> None:
+    """Bring the container keyed `key` to the top of the window once the page is drawn.
+
+    A page with a chat input keeps its view stuck to the bottom as content grows, so a long
+    answer's first lines (its bottom line) would end above the screen. The script is ours
+    alone: `key` is a name this app makes (letters, digits and dashes), never document text.
+    """
+    if not re.fullmatch(r"[\w-]+", key):
+        raise ValueError(f"scroll_to: {key!r} is not a container key")
+    # Scrolled once the run is over and the stale elements are gone (they change the height),
+    # and once more a moment later, after the last layout; given up after ten seconds.
+    st.html("<script>(() => { const t0 = Date.now(); const go = (again) => {"
+            " const el = document.querySelector('.st-key-" + key + "');"
+            " const busy = document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"],"
+            " [data-stale=\"true\"]');"
+            " if (el && !busy) { el.scrollIntoView({block: 'start'});"
+            " if (again) setTimeout(() => go(false), 600); return; }"
+            " if (Date.now() - t0 < 10000) setTimeout(() => go(again), 200); };"
+            " setTimeout(() => go(true), 200); })()</script>", unsafe_allow_javascript=True)
 
 
 def page_header(title: str, subtitle: str = "", icon: str = "") -> None:

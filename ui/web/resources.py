@@ -40,6 +40,11 @@ def records():
     return recs
 
 
+def conversations():
+    """The saved Ask conversations and feedback votes (the deal sessions' database)."""
+    return _conversations(settings().sessions_url)
+
+
 def reports_dir() -> Path:
     """Where evaluation reports are written and read: HRDD_REPORTS_DIR, else evals/reports."""
     from evals.report import REPORTS_DIR
@@ -85,3 +90,12 @@ def _records(url: str):
 
     private_sessions_file(settings())
     return open_records(settings())
+
+
+@st.cache_resource(show_spinner=False)
+def _conversations(url: str):
+    from assistant.conversations import open_conversations
+    from assistant.datadir import private_sessions_file
+
+    private_sessions_file(settings())
+    return open_conversations(settings())

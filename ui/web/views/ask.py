@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import streamlit as st
 
-from assistant.answer import DECLINE, UNSUPPORTED, Answer
-from assistant.datadir import append_line
+from assistant.answer import Answer
 from assistant.engine import QuestionError
 from assistant.library.retriever import Filters
 from assistant.library.store import LibraryMismatch
-from assistant.markdown import answer_markdown, escape
-from assistant.settings import app_version
+from ui.web import answer_view as view
 from ui.web import components as ui
-from ui.web import resources
+from ui.web import history, resources
 
 log = logging.getLogger(__name__)
 _DONE = object()
+NEW_ANSWER = "new-answer"  # the key of the bottom-line box of the answer just written
 EXAMPLES = ("A state-owned operator wants lawful interception in the core network we sell. "
             "What should we check?",
             "A reseller will not tell us who the end user of our packet-inspection kit is. "
@@ -32,21 +27,12 @@ EXAMPLES = ("A state-owned operator wants lawful interception in the core networ
             "The government orders a mobile data shutdown before an election. What do we do?")
 
 
-@dataclass
-class Turn:
-    """One question and its answer, with the filters that were in force."""
-
-    answer: Answer
-    filters: Filters
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-
-
 def main() -> None:
     ui.page_header("Ask the library", "Describe a dilemma in your own words. Every answer "
                    "cites the guidance it relies on, or says the library does not cover it.",
                    ":material/forum:")
     ui.legal_note()
-    turns: list[Turn] = st.session_state.setdefault("ask_turns", [])
+    turns = history.opened()
     try:
         assistant = resources.assistant()
         docs = assistant.library.store.documents()
@@ -63,16 +49,15 @@ def main() -> None:
         with st.chat_message("user"):
             st.markdown(ui.md_escape(_shown(turn.answer.question, limit)))
         with st.chat_message("assistant"):
-            if not turn.answer.declined:
-                st.markdown(ui.answer_markdown(turn.answer.text))
-            _details(turn)
+            view.answer(turn.answer)
+            view.details(turn)
     suggestions = st.empty()
     example = _examples(suggestions) if not turns else None
     # No max_chars: the browser would drop a longer paste without a word. The assistant uses
     # the first `limit` characters and says so (a warning under the answer).
     question = st.chat_input("Ask about a human-rights dilemma, e.g. a sale to a state-owned "
                              "operator")
-    question = question or example
+    question, answer = question or example, None
     if question:
         suggestions.empty()
         with st.chat_message("user"):
@@ -83,11 +68,13 @@ def main() -> None:
         with st.chat_message("assistant"):
             answer = _answer(assistant, question, [t.answer for t in turns], filters)
             if answer is not None:
-                turn = Turn(answer, filters)
+                turn = view.Turn(answer, filters)
                 turns.append(turn)
-                _details(turn)
-    if turns:
-        _conversation_actions(turns)
+                history.save(turn, view.filters_record(filters))
+                view.details(turn)
+    history.sidebar(turns)
+    if answer is not None and answer.parts:
+        ui.scroll_to(NEW_ANSWER)  # its bottom line first, not the end of its sources
 
 
 def _shown(question: str, limit: int) -> str:
@@ -113,19 +100,15 @@ def _filters(docs) -> Filters:
                                key="ask_kinds", placeholder="All kinds")
         topics = st.multiselect("Topic", sorted({t for d in docs for t in d.topics}),
                                 key="ask_topics", placeholder="All topics")
-    return Filters(kinds=tuple(kinds), topics=tuple(topics))
-
-
-def _conversation_actions(turns: list[Turn]) -> None:
-    """Drawn after the answer, so a new answer is in the export at once."""
-    with st.sidebar:
-        st.markdown("**Conversation**")
-        st.download_button("Export conversation", conversation_markdown(turns),
-                           file_name=f"hrdd-conversation-{_stamp()}.md", mime="text/markdown",
-                           icon=":material/download:", width="stretch")
-        if st.button("New conversation", icon=":material/add_comment:", width="stretch"):
-            st.session_state["ask_turns"] = []
-            st.rerun()
+        titles = {d.doc_id: d.title for d in sorted(docs, key=lambda d: d.title.lower())}
+        if "ask_docs" in st.session_state:  # a document removed since it was chosen
+            st.session_state["ask_docs"] = [i for i in st.session_state["ask_docs"] if i in titles]
+        chosen = st.multiselect("Documents", list(titles), key="ask_docs",
+                                format_func=lambda i: titles.get(i, i),
+                                placeholder="All documents",
+                                help="Answer only from these documents (with the kinds and "
+                                     "topics above, if chosen).")
+    return Filters(kinds=tuple(kinds), topics=tuple(topics), doc_ids=tuple(chosen))
 
 
 def _answer(assistant, question: str, history: list[Answer], filters: Filters) -> Answer | None:
@@ -150,10 +133,12 @@ def _answer(assistant, question: str, history: list[Answer], filters: Filters) -
             tokens.put(_DONE)
 
     threading.Thread(target=work, daemon=True, name="hrdd-answer").start()
+    slot = st.empty()
     with st.spinner("Searching the library ..."):
         first = tokens.get()
     if first is not _DONE:  # a declined answer or an error streams nothing
-        st.write_stream(_lines(first, tokens))
+        with slot.container():
+            st.write_stream(_lines(first, tokens))
     error = result.get("error")
     if isinstance(error, QuestionError):
         st.warning(ui.inline(error))
@@ -162,6 +147,8 @@ def _answer(assistant, question: str, history: list[Answer], filters: Filters) -
         log.error("the assistant could not answer", exc_info=error)  # the traceback: server log
         st.error(f"The assistant could not answer: {ui.inline(error)}")
         return None
+    with slot.container():  # the streamed text, laid out by its parts now it is whole
+        view.answer(result["answer"], key=NEW_ANSWER)
     return result["answer"]
 
 
@@ -177,99 +164,6 @@ def _lines(first, tokens: queue.Queue) -> Iterator[str]:
             buffer += str(item)
     if buffer:
         yield ui.answer_markdown(buffer)
-
-
-def _details(turn: Turn) -> None:
-    """What follows an answer: the decline and its nearest documents, warnings, unsupported
-    sentences, citations and feedback; all read off the Answer record."""
-    a = turn.answer
-    if a.declined:
-        st.info(ui.inline(DECLINE), icon=":material/block:")
-        if a.nearest:
-            st.markdown("**Nearest documents in the library**\n\n"
-                        + "\n".join(f"- {ui.inline(t)}" for t in a.nearest))
-    for warning in a.warnings:
-        st.warning(ui.inline(warning), icon=":material/warning:")
-    if a.unsupported:
-        st.markdown(f"**{ui.inline(UNSUPPORTED)}**\n\n"
-                    + "\n".join(f"- {ui.inline(s)}" for s in a.unsupported))
-    ui.citations(a.citations)
-    _feedback(turn)
-
-
-def _feedback(turn: Turn) -> None:
-    left, right = st.columns([1, 5], vertical_alignment="center")
-    with left:
-        rating = st.feedback("thumbs", key=f"fb-{turn.id}", on_change=_store_rating,
-                             args=(turn,))
-    if rating is not None:
-        with right, st.popover("Add a comment", icon=":material/rate_review:"):
-            with st.form(f"fbc-{turn.id}", clear_on_submit=True, border=False):
-                comment = st.text_area("What was good or wrong about this answer?",
-                                       max_chars=2000, key=f"fbt-{turn.id}")
-                if st.form_submit_button("Send comment") and _saved(turn, rating, comment):
-                    st.toast("Thank you: your comment was saved.", icon=":material/check:")
-
-
-def _store_rating(turn: Turn) -> None:
-    rating = st.session_state.get(f"fb-{turn.id}")
-    if rating is not None:
-        _saved(turn, rating, "")
-
-
-def _saved(turn: Turn, rating: int, comment: str) -> bool:
-    """Record feedback; False, with the reason shown, if it could not be written."""
-    try:
-        record_feedback(turn, rating, comment)
-    except OSError as exc:  # DiskFull says "no space left on ..."
-        log.warning("feedback not saved: %s", exc)
-        st.toast(f"Your feedback was not saved: {ui.inline(exc)}", icon=":material/error:")
-        return False
-    return True
-
-
-def record_feedback(turn: Turn, rating: int, comment: str) -> None:
-    """Append one line to <data_dir>/feedback.jsonl: the answer, its sources and the settings
-    in force, so a reviewer can reproduce what the user saw."""
-    s = resources.settings()
-    a = turn.answer
-    line = {
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "turn": turn.id,
-        "rating": "up" if rating == 1 else "down",
-        "comment": comment.strip(),
-        "question": a.question,
-        "answer": a.text,
-        "declined": a.declined,
-        "mode": a.mode,
-        "citations": [c.to_dict() for c in a.citations],
-        "filters": {"kinds": list(turn.filters.kinds), "topics": list(turn.filters.topics)},
-        "settings": {
-            "collection": s.collection, "embedding_model": s.embedding.model,
-            "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap,
-            "retrieval_k": s.retrieval_k, "min_dense": s.min_dense,
-            "min_keyword": s.min_keyword, "llm_provider": s.llm_provider,
-            "llm_model": s.llm_model if s.llm_provider != "none" else None,
-            "library_version": resources.library().store.version(),
-            "app_version": app_version(),
-        },
-    }
-    # 0600, and never half a line: a full disk raises DiskFull and leaves the file as it was
-    append_line(resources.data_dir() / "feedback.jsonl", json.dumps(line, ensure_ascii=False))
-
-
-def conversation_markdown(turns: list[Turn]) -> str:
-    """The conversation as a Markdown file: questions, answers, warnings and citations."""
-    out = [f"# HRDD Assistant conversation ({_stamp(human=True)})", "",
-           f"> {escape(ui.NOT_LEGAL_ADVICE)}", ""]
-    for i, turn in enumerate(turns, 1):
-        out += [f"## {i}. {escape(turn.answer.question)}", ""]
-        out += answer_markdown(turn.answer)
-    return "\n".join(out)
-
-
-def _stamp(human: bool = False) -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC" if human else "%Y%m%d-%H%M")
 
 
 main()

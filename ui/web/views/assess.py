@@ -26,6 +26,10 @@ S = st.session_state
 
 def main() -> None:
     records = resources.records()
+    linked = st.query_params.get("session")
+    if linked and linked != S.get("assess_link"):  # a link to one session (/assess?session=ID)
+        S.update(assess_id=linked, assess_link=linked, assess_who="", assess_step=0,
+                 assess_indicators=None)
     session_id = S.get("assess_id")
     if session_id is None:
         _start(records)
@@ -34,8 +38,11 @@ def main() -> None:
         a = records.load(session_id)
     except (KeyError, PlaybookError) as exc:
         S["assess_id"] = None
+        st.query_params.pop("session", None)
         st.error(ui.inline(exc.args[0] if exc.args else exc))
+        _start(records)
         return
+    st.query_params["session"] = S["assess_link"] = a.id  # the address bar links to it
     _session(records, a)
 
 
@@ -145,8 +152,10 @@ def _session(records, a: Assessment) -> None:
                        f"assessor {ui.inline(a.assessor)} · session {a.id}"
                        + (f" · re-assesses {a.previous.session_id}" if a.previous else "")
                        + (" · closed by sign-off" if a.closed_by else ""))
+            st.caption(f"Link to this session: `/assess?session={a.id}`")
         if close.button("Close session", icon=":material/close:", width="stretch"):
             S["assess_id"] = None
+            st.query_params.pop("session", None)
             st.rerun()
     required = [q for q in a.playbook.questions if not q.optional]
     answered = sum(q.id in a.answers for q in required)

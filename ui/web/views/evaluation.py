@@ -22,6 +22,7 @@ HEADLINE = (("recall_at_5", "Recall@5"), ("mrr_at_10", "MRR@10"),
             ("keypoint_coverage", "Key points covered"), ("citation_support", "Citation support"),
             ("decline_accuracy", "Decline accuracy"), ("deal_accuracy", "Deal accuracy"),
             ("answer_p95_ms", "Answer p95 (ms)"))
+REFRESH_SECONDS = 2.0
 CATEGORY_COLUMNS = (("recall_at_5", "Recall@5"), ("mrr_at_10", "MRR@10"),
                     ("ndcg_at_10", "nDCG@10"), ("keypoint_coverage", "Key points"),
                     ("citation_support", "Citation support"),
@@ -65,9 +66,7 @@ def _job() -> Job:
 def _runner() -> None:
     job = _job()
     if job.running:
-        st.info(f"An evaluation is running ({ui.inline(job.progress or 'starting')}). Refresh "
-                "to see the new report when it is done.", icon=":material/hourglass_top:")
-        st.button("Refresh", icon=":material/refresh:")
+        _progress(job)
         return
     if job.error:
         st.warning(f"The last evaluation run stopped: {ui.inline(job.error)}",
@@ -91,6 +90,16 @@ def _runner() -> None:
         job.thread = threading.Thread(target=work, daemon=True, name="hrdd-eval")
         job.thread.start()
         st.rerun()
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _progress(job: Job) -> None:
+    """How far the running evaluation got, redrawn every few seconds; the whole page once it
+    is done, so the new report shows without a click."""
+    if not job.running:
+        st.rerun(scope="app")
+    st.info(f"An evaluation is running ({ui.inline(job.progress or 'starting')}). The new "
+            "report shows here when it is done.", icon=":material/hourglass_top:")
 
 
 def _show(report: dict) -> None:

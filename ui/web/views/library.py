@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -14,8 +15,9 @@ from ingest.lock import IngestBusy
 from ingest.pipeline import FileOutcome, ingest, remove
 from ingest.uploads import UPLOADS, UnsafeUpload, save_upload
 from ui.web import components as ui
-from ui.web import resources
+from ui.web import gaps, resources
 
+S = st.session_state
 OUTCOME_ICONS = {"added": "🟢", "updated": "🔵", "unchanged": "⚪", "failed": "🔴",
                  "removed": "🟠"}
 
@@ -35,6 +37,7 @@ def main() -> None:
         _remove(library, docs)
     with right:
         _rebuild(library)
+    gaps.missing(docs)
 
 
 def _upload(library) -> None:
@@ -161,44 +164,61 @@ def _remove(library, docs) -> None:
     titles = {d.doc_id: d.title for d in docs}
     doc_id = st.selectbox("Document", list(titles), format_func=lambda d: f"{titles[d]} ({d})",
                           index=None, placeholder="Choose a document", key="remove_doc")
-    sure = st.checkbox("Yes, remove it and its chunks", key="remove_sure",
-                       disabled=doc_id is None)
-    if st.button("Remove document", icon=":material/delete:", disabled=not (doc_id and sure)):
-        try:
-            record = remove(library, doc_id)  # under the ingest lock: never mid-update
-        except IngestBusy as exc:
-            st.error(ui.inline(exc))
-            return
-        uploads = (resources.data_dir() / UPLOADS).resolve()
-        note = (" The uploaded file was deleted too." if record and
-                Path(record.source).resolve().parent == uploads else "")
-        # the title is document text: escaped, so it cannot load an image or make a link
-        st.session_state["library_flash"] = f"Removed {ui.inline(titles[doc_id])}.{note}"
-        for key in ("remove_doc", "remove_sure"):
-            st.session_state.pop(key, None)
-        st.rerun()
+    if st.button("Remove document", icon=":material/delete:", disabled=doc_id is None):
+        S["library_removing"] = doc_id
+    if doc_id is not None and S.get("library_removing") == doc_id:  # until answered
+        _confirm_remove(library, doc_id, titles[doc_id])
+
+
+@st.dialog("Remove this document?", on_dismiss=partial(S.pop, "library_removing", None))
+def _confirm_remove(library, doc_id: str, title: str) -> None:
+    st.markdown(f"**{ui.inline(title)}** and its chunks leave the library; answers will no "
+                "longer cite it.")
+    if not ui.confirmed("library_removing", "Remove", ":material/delete:"):
+        return
+    try:
+        record = remove(library, doc_id)  # under the ingest lock: never mid-update
+    except IngestBusy as exc:
+        st.error(ui.inline(exc))
+        return
+    uploads = (resources.data_dir() / UPLOADS).resolve()
+    note = (" The uploaded file was deleted too." if record and
+            Path(record.source).resolve().parent == uploads else "")
+    # the title is document text: escaped, so it cannot load an image or make a link
+    st.session_state["library_flash"] = f"Removed {ui.inline(title)}.{note}"
+    st.session_state.pop("remove_doc", None)
+    st.rerun()
 
 
 def _rebuild(library) -> None:
     st.subheader("Rebuild the index", anchor=False)
-    uploads = resources.data_dir() / "uploads"
     st.caption("Indexes the starter corpus and every uploaded file again, into a new index "
                "beside the current one; questions are answered from the current one until the "
                "new one is complete. Needed after changing the embedding model or the "
                "chunking; takes several minutes.")
-    sure = st.checkbox("Yes, rebuild the index", key="rebuild_sure")
-    if st.button("Rebuild the index", icon=":material/sync:", disabled=not sure):
-        paths = [p for p in (STARTER_CORPUS, uploads) if p.is_dir()]
-        report, _ = _run_ingest(library, paths, rebuild=True)
-        if report is not None:
-            st.session_state["library_outcomes"] = [
-                _row(Path(o.path).name, o.outcome, o.doc_id, o.chunks, o.reason)
-                for o in report.outcomes]
-            st.session_state["library_flash"] = (
-                f"Rebuilt the index: {len(report.outcomes) - len(report.failed)} document(s), "
-                f"{report.chunks_embedded} chunks.")
-            st.session_state.pop("rebuild_sure", None)
-            st.rerun()
+    if st.button("Rebuild the index", icon=":material/sync:"):
+        S["library_rebuilding"] = True
+    if S.get("library_rebuilding"):  # until answered
+        _confirm_rebuild(library)
+
+
+@st.dialog("Rebuild the index?", on_dismiss=partial(S.pop, "library_rebuilding", None))
+def _confirm_rebuild(library) -> None:
+    st.markdown("Every document is read and embedded again; this takes several minutes. "
+                "Questions are answered from the current index meanwhile.")
+    if not ui.confirmed("library_rebuilding", "Rebuild", ":material/sync:"):
+        return
+    uploads = resources.data_dir() / UPLOADS
+    paths = [p for p in (STARTER_CORPUS, uploads) if p.is_dir()]
+    report, _ = _run_ingest(library, paths, rebuild=True)
+    if report is not None:
+        st.session_state["library_outcomes"] = [
+            _row(Path(o.path).name, o.outcome, o.doc_id, o.chunks, o.reason)
+            for o in report.outcomes]
+        st.session_state["library_flash"] = (
+            f"Rebuilt the index: {len(report.outcomes) - len(report.failed)} document(s), "
+            f"{report.chunks_embedded} chunks.")
+        st.rerun()
 
 
 main()
