@@ -29,6 +29,7 @@ import numpy as np
 from assistant.library.embedder import MiniLMEmbeddings
 from assistant.settings import PROJECT_ROOT, Settings
 from evals.bench.backends import decide, measure_backends, measure_grid
+from evals.bench.ingest import RecordingEmbedder, measure_ingest
 from evals.bench.scale import percentiles_ms
 
 HEADLINE = ("encoder_chunks_per_s", "pipeline_chunks_per_s", "ingest_ratio", "retrieval_p50_ms",
@@ -107,21 +108,6 @@ def _read(path: str) -> str:
         return ""
 
 
-class RecordingEmbedder:
-    """The embedder the pipeline uses, keeping each batch of texts it was asked to embed."""
-
-    def __init__(self, inner: MiniLMEmbeddings):
-        self.inner = inner
-        self.batches: list[list[str]] = []
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.batches.append(list(texts))
-        return self.inner.embed_documents(texts)
-
-
 class Benchmark:
     """One benchmark run over a temporary library built from the plan's sources."""
 
@@ -164,7 +150,7 @@ class Benchmark:
             embedder.encode(["warm-up"] * 4)
             recorder = RecordingEmbedder(embedder)
             ingesting = Library(self.settings, embedder=recorder)
-            result["ingest"] = self._phase("ingest", self.measure_ingest, ingesting, recorder)
+            result["ingest"] = self._phase("ingest", measure_ingest, self, ingesting, recorder)
             # The same Chroma client (one per folder and process), the plain embedder.
             library = Library(self.settings, client=ingesting.store.client, embedder=embedder)
             assistant = build_assistant(self.settings, library).warm_up()
@@ -185,43 +171,6 @@ class Benchmark:
             shutil.rmtree(self.work, ignore_errors=True)
 
     # ----- ingest, next to the raw encoder on the very same chunks
-    def measure_ingest(self, library, recorder: RecordingEmbedder) -> dict:
-        """Each source through `ingest()`, then the raw encoder on the very texts it embedded."""
-        from ingest.pipeline import ingest
-
-        rows = []
-        for name, path in self.plan.sources:
-            recorder.batches = []
-            self.say(f"ingest: {name}")
-            report = ingest(library, [path])
-            added = [o for o in report.outcomes if o.outcome in ("added", "updated")]
-            texts = [t for batch in recorder.batches for t in batch]
-            start = 0  # documents are embedded in file order, several to a call
-            for outcome in added:
-                own = texts[start:start + outcome.chunks]
-                start += outcome.chunks
-                self.chunks += [{"text": t, "doc_id": outcome.doc_id, "ordinal": i}
-                                for i, t in enumerate(own)]
-            if start != len(texts):
-                raise RuntimeError(f"{name}: {len(texts)} chunks embedded, {start} stored")
-            secs = {k: round(v, 3) for k, v in report.seconds.items()}
-            total = sum(report.seconds.values())
-            self.say(f"encoder: {len(texts)} chunks of {name}")
-            t0 = time.perf_counter()
-            recorder.inner.encode(texts)
-            encode_s = time.perf_counter() - t0
-            rows.append(_ingest_row(name, len(added), len(report.failed), len(texts),
-                                    report.pages, secs, total, encode_s))
-        n = sum(r["chunks"] for r in rows)
-        total = sum(r["seconds_total"] for r in rows)
-        secs = {k: round(sum(r["seconds"][k] for r in rows), 3) for k in rows[0]["seconds"]}
-        encode_s = sum(r["encoder_seconds"] for r in rows)
-        rows.append(_ingest_row("total", sum(r["documents"] for r in rows),
-                                sum(r["failed"] for r in rows), n,
-                                sum(r["pages"] for r in rows), secs, total, encode_s))
-        self._attach_metadata(library.store)
-        return {"rows": rows}
-
     def _attach_metadata(self, store) -> None:
         meta = {(c.metadata.get("doc_id"), c.metadata.get("ordinal")): c
                 for c in store.committed_chunks()}
@@ -311,17 +260,6 @@ class Benchmark:
             raise RuntimeError(f"the scale process ({n}) failed: {done.stderr[-2000:]}")
         shutil.rmtree(folder, ignore_errors=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _ingest_row(name, documents, failed, chunks, pages, secs, total, encode_s) -> dict:
-    pipeline = chunks / total if total else 0.0
-    encoder = chunks / encode_s if encode_s else 0.0
-    return {"source": name, "documents": documents, "failed": failed, "chunks": chunks,
-            "pages": pages, "seconds": secs, "seconds_total": round(total, 3),
-            "pipeline_chunks_per_s": round(pipeline, 1),
-            "pages_per_s": round(pages / total, 2) if total and pages else None,
-            "encoder_seconds": round(encode_s, 3), "encoder_chunks_per_s": round(encoder, 1),
-            "ingest_ratio": round(pipeline / encoder, 3) if encoder else None}
 
 
 def _child_env() -> dict:
