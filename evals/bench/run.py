@@ -60,6 +60,7 @@ class BenchPlan:
     sources: tuple[tuple[str, Path], ...]  # (name, folder or file) ingested one after another
     questions: int = 100
     scales: tuple[int, ...] = (1_000, 10_000, 100_000)
+    large_scales: tuple[int, ...] = ()  # keyword index and exact dense search only (--large)
     scale_queries: int = 200
     backends: tuple[str, ...] = BACKENDS
     batch_sizes: tuple[int, ...] = (8, 16, 32, 64)
@@ -99,6 +100,17 @@ def machine() -> dict:
         pass
     info.update({k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")})
     return info
+
+
+def busy_note(m: dict) -> str:
+    """Whether the figures come from a quiet machine: a load average above half the cores at
+    the start, or above the cores at the end, means other work shared the CPU."""
+    start, end = m["load_average"][0], m.get("load_average_end", [0])[0]
+    cores = m.get("cores") or 1
+    if start > cores / 2 or end > cores:
+        return (f"LOADED machine (other work shared the {cores} cores): the figures are not "
+                "those of an idle machine.")
+    return "quiet machine."
 
 
 def _read(path: str) -> str:
@@ -162,8 +174,11 @@ class Benchmark:
                                                result["queries"]["sample"])
             result["scale"] = [self._phase(f"scale_{n}", self.measure_scale, n)
                                for n in self.plan.scales]
+            result["large_scale"] = [self._phase(f"large_{n}", self.measure_large, n)
+                                     for n in self.plan.large_scales]
             result["phase_s"] = self.phases
             result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+            result["machine"]["busy_note"] = busy_note(result["machine"])
             result["headline"] = headline(result)
             result["decision"] = decide(result)
             return result
@@ -261,6 +276,15 @@ class Benchmark:
         shutil.rmtree(folder, ignore_errors=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
+    def measure_large(self, n: int) -> dict:
+        self.say(f"large scale: keyword index and exact dense search over {n:,} chunks")
+        done = subprocess.run([sys.executable, "-m", "evals.bench.scale", "--keyword", str(n),
+                               str(self.plan.scale_queries)],
+                              capture_output=True, text=True, timeout=3600, env=_child_env())
+        if done.returncode:
+            raise RuntimeError(f"the large-scale process ({n}) failed: {done.stderr[-2000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 def _child_env() -> dict:
     root = str(PROJECT_ROOT)
@@ -270,7 +294,8 @@ def _child_env() -> dict:
 
 def _plan_dict(plan: BenchPlan) -> dict:
     return {"sources": [[n, str(p)] for n, p in plan.sources], "questions": plan.questions,
-            "scales": list(plan.scales), "backends": list(plan.backends),
+            "scales": list(plan.scales), "large_scales": list(plan.large_scales),
+            "backends": list(plan.backends),
             "batch_sizes": list(plan.batch_sizes), "thread_counts": list(plan.thread_counts),
             "grid_chunks": plan.grid_chunks, "rounds": plan.rounds}
 
