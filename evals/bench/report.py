@@ -71,12 +71,14 @@ def to_markdown(r: dict) -> str:
              "Stage seconds overlap, so they add up to more than the wall time.",
              _table(["source", "docs", "chunks", "sentences", "pages", "parse s", "chunk s",
                      "embed s", "store s", "wall s", "encoder s (chunks + sentences)",
-                     "pipeline chunks/s", "pages/s", "encoder chunks/s", "ingest ratio"],
+                     "embed share of wall", "pipeline chunks/s", "pages/s", "encoder chunks/s",
+                     "ingest ratio"],
                     [[x["source"], x["documents"], x["chunks"], x["sentences"], x["pages"],
                       x["seconds"]["parse"], x["seconds"]["chunk"], x["seconds"]["embed"],
                       x["seconds"]["store"], x["seconds_wall"],
                       f"{x['encoder_seconds']} ({x['encoder_seconds_chunks']} + "
-                      f"{x['encoder_seconds_sentences']})", x["pipeline_chunks_per_s"],
+                      f"{x['encoder_seconds_sentences']})", x["embed_share_of_wall"],
+                      x["pipeline_chunks_per_s"],
                       x["pages_per_s"], x["encoder_chunks_per_s"], x["ingest_ratio"]]
                      for x in r["ingest"]["rows"]])]
     q = r["queries"]
