@@ -34,7 +34,7 @@ def golden_questions() -> tuple[list, str]:
 
 
 def save(result: dict, out_dir: Path) -> Path:
-    """Write bench.json and bench.md to `out_dir/<run id>/`; the run id is the start time."""
+    """Write bench.json and bench.md to `out_dir/<run id>/` (the run's start time)."""
     result.setdefault("run_id", datetime.now().strftime("%Y%m%d-%H%M%S"))
     folder = out_dir / result["run_id"]
     folder.mkdir(parents=True, exist_ok=True)

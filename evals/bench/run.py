@@ -149,7 +149,8 @@ class Benchmark:
         from assistant.composition import Library, build_assistant
 
         try:
-            result: dict = {"machine": machine(), "plan": _plan_dict(self.plan),
+            result: dict = {"run_id": datetime.now().strftime("%Y%m%d-%H%M%S"),
+                            "machine": machine(), "plan": _plan_dict(self.plan),
                             "settings": {"backend": self.settings.embedding_backend,
                                          "batch_size": self.settings.embedding_batch_size,
                                          "threads": self.settings.embedding_threads}}
