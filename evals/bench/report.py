@@ -97,6 +97,16 @@ def to_markdown(r: dict) -> str:
                        f"{x['keyword']['p50_ms']} / {x['keyword']['p95_ms']}",
                        f"{x['query']['p50_ms']} / {x['query']['p95_ms']}", x["rss_mb"],
                        x["disk_mb"]] for x in r["scale"]])]
+    if ld := r.get("load"):
+        a = ld.get("answer") or {}
+        parts += [f"## Load: {ld['processes']} app processes x {ld['askers_per_process']} "
+                  f"askers, one Chroma server on 127.0.0.1, {ld['seconds']} s",
+                  _table(["answers", "answers/s", "p50 ms", "p95 ms", "errors",
+                          "processes ready after s"],
+                         [[ld["answers"], ld["answers_per_s"], a.get("p50_ms"), a.get("p95_ms"),
+                           ld["errors"], " / ".join(str(x) for x in ld["ready_s"])]])]
+        if ld["error_sample"]:
+            parts.append("Errors, first ones: " + "; ".join(ld["error_sample"]))
     if r.get("large_scale"):
         parts += ["## Larger libraries: the keyword index (built from a stream of synthetic "
                   "texts, no store) and exact dense search (one matrix product over random "

@@ -61,6 +61,7 @@ class BenchPlan:
     questions: int = 100
     scales: tuple[int, ...] = (1_000, 10_000, 100_000)
     large_scales: tuple[int, ...] = ()  # keyword index and exact dense search only (--large)
+    load_seconds: int = 0  # concurrent askers against a Chroma server, for so long (--load)
     scale_queries: int = 200
     backends: tuple[str, ...] = BACKENDS
     batch_sizes: tuple[int, ...] = (8, 16, 32, 64)
@@ -173,6 +174,8 @@ class Benchmark:
             library.store.client.close()  # the cold-start child opens the same folder
             result["cold_start"] = self._phase("cold_start", self.measure_cold_start,
                                                result["queries"]["sample"])
+            result["load"] = self._phase("load", self.measure_load) if self.plan.load_seconds \
+                else {}
             result["scale"] = [self._phase(f"scale_{n}", self.measure_scale, n)
                                for n in self.plan.scales]
             result["large_scale"] = [self._phase(f"large_{n}", self.measure_large, n)
@@ -277,6 +280,13 @@ class Benchmark:
         shutil.rmtree(folder, ignore_errors=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
+    def measure_load(self) -> dict:
+        from evals.bench.load import measure_load
+
+        self.say(f"load: 2 app processes x 4 askers, one Chroma server, "
+                 f"{self.plan.load_seconds} s")
+        return measure_load(self, self.questions(40), self.plan.load_seconds)
+
     def measure_large(self, n: int) -> dict:
         self.say(f"large scale: keyword index and exact dense search over {n:,} chunks")
         done = subprocess.run([sys.executable, "-m", "evals.bench.scale", "--keyword", str(n),
@@ -296,6 +306,7 @@ def _child_env() -> dict:
 def _plan_dict(plan: BenchPlan) -> dict:
     return {"sources": [[n, str(p)] for n, p in plan.sources], "questions": plan.questions,
             "scales": list(plan.scales), "large_scales": list(plan.large_scales),
+            "load_seconds": plan.load_seconds,
             "backends": list(plan.backends),
             "batch_sizes": list(plan.batch_sizes), "thread_counts": list(plan.thread_counts),
             "grid_chunks": plan.grid_chunks, "rounds": plan.rounds}

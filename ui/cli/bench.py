@@ -23,6 +23,8 @@ def bench(
     large: bool = typer.Option(False, "--large", help="Also the keyword index and exact dense "
                                                       "search at 300k and 1M synthetic chunks "
                                                       "(about 10 more minutes idle)."),
+    load: bool = typer.Option(False, "--load", help="Also 8 concurrent askers (2 app processes "
+                                                    "x 4) against one Chroma server, 30 s."),
 ):
     """Measure ingest, query latency, scale and embedding backends (in a temporary library)."""
     from evals.bench.report import golden_questions, save, to_markdown
@@ -35,6 +37,8 @@ def bench(
     plan = (BenchPlan.quick if quick else BenchPlan.full)(sources)
     if large:
         plan = replace(plan, large_scales=(300_000, 1_000_000))
+    if load:
+        plan = replace(plan, load_seconds=30)
     labelled, note = golden_questions()
     if note:
         err.print(f"[yellow]{note}[/]")
