@@ -41,7 +41,7 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
 
     plan = BenchPlan(sources=(("tiny", tiny_corpus),), questions=12, scales=(300,),
                      scale_queries=20, backends=("torch",), batch_sizes=(16,),
-                     thread_counts=(1,), grid_chunks=16)
+                     thread_counts=(1,), grid_chunks=16, load_seconds=5)
     labelled = [LabelledQuestion("What should a company do when ordered to shut down the network "
                                  "before an election?", ("shutdowns-content-restriction",
                                                          "case-election-shutdown"))]
@@ -53,6 +53,8 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
     assert result["queries"]["questions"] == 12
     (scale,) = result["scale"]
     assert scale["chunks"] == 300 and scale["store_writes_per_s"] > 0 and scale["rss_mb"] > 0
+    load = result["load"]  # two app processes asking through one Chroma server
+    assert load["answers"] > 0 and load["errors"] == 0, load["error_sample"]
     (torch_row,) = result["backends"]["rows"]
     assert torch_row["recall_at_5"] == 1.0  # the two labelled documents are the library
     assert result["decision"]["default_backend"] == "torch"
@@ -61,6 +63,7 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
     assert json.loads((folder / "bench.json").read_text())["headline"] == headline
     markdown = (folder / "bench.md").read_text()
     assert "| retrieval |" in markdown and "ingest ratio" in markdown
+    assert f"run {result['run_id']}" in markdown and "Load average" in markdown
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
