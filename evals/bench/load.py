@@ -67,16 +67,20 @@ def measure_load(bench, questions: list[str], seconds: int, processes: int = 2,
 
 def _wait_for(url: str, server) -> None:
     deadline = time.monotonic() + START_S
-    while time.monotonic() < deadline:
+    while not _heartbeat(url):
         if server.poll() is not None:
             raise RuntimeError("the Chroma server stopped at start (see chroma-server.log)")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the Chroma server did not answer within {START_S} s")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Chroma server did not answer within {START_S} s")
+        time.sleep(0.2)
+
+
+def _heartbeat(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
 
 
 def _collect(child, timeout: float) -> dict:
