@@ -166,6 +166,8 @@ class Answer:
     weak_match: bool = False  # answered, but the library matches the question only loosely
     nearest: tuple[str, ...] = ()  # "title (location)" of the closest documents, if declined
     parts: AnswerParts | None = None  # the composed parts (extractive answers)
+    fallback: str | None = None  # why LLM mode fell back to this extractive answer (a reason code)
+    llm: dict = field(default_factory=dict)  # LLM mode: finish reason and token counts
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -188,6 +190,9 @@ class Answer:
             "declined": self.declined,
             "weak_match": self.weak_match,
             "mode": self.mode,
+            "fallback": ({"reason": self.fallback, "notice": self.notice}
+                         if self.fallback else None),
+            "llm": dict(self.llm),
             "notice": self.notice,
             "nearest": list(self.nearest),
             "citations": [c.to_dict() for c in self.citations],

@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cached_property
 
+from assistant import language
 from assistant.answer import DECLINE, Answer, Citation, Passage
 from assistant.extractive import Composer
+from assistant.library.injection import is_instruction
 from assistant.library.retriever import Filters, HybridRetriever, Retrieval
 from assistant.settings import Settings
 
@@ -96,6 +98,8 @@ class Assistant:
             alone = self.retrieve(q, k, filters)
             if not alone.relevant:
                 found = alone
+        found, language_note = self._same_language(q, found)
+        notice = _join(notice, language_note)
         timings = dict(found.timings)
         passages = tuple(found.passages)
         if not found.relevant or not passages:
@@ -106,14 +110,21 @@ class Assistant:
             return Answer(q, text, declined=True, passages=passages, timings=timings,
                           notice=notice, nearest=tuple(nearest))
         mode = mode or ("llm" if self.settings.llm_provider != "none" else "extractive")
+        fallback = None
         if mode == "llm":
-            answer = self._llm_answer(q, passages, timings, on_token, config)
-            if answer is not None:
+            from assistant.llm import LLMFailure
+
+            try:
+                if found.weak:  # a loose match: the model would have little to go on
+                    raise LLMFailure("weak_match")
+                answer = self._llm_answer(q, passages, on_token, config)
+                timings.update(answer.timings)
                 timings["total"] = time.perf_counter() - started
-                return replace(answer, notice=_join(notice, answer.notice),
-                               weak_match=found.weak)
-            notice = _join(notice, "The language model could not be reached, so this answer was "
-                                   "composed from the library's own sentences instead.")
+                return replace(answer, notice=_join(notice, answer.notice), passages=passages,
+                               weak_match=found.weak, timings=timings)
+            except LLMFailure as failure:
+                fallback = failure.reason
+                notice = _join(notice, failure.notice)
         t0 = time.perf_counter()
         composer = Composer(self.retriever.sections, self.library.sentences)
         parts, cites = composer.compose(q, found.kind, found.vector, list(passages),
@@ -124,20 +135,37 @@ class Assistant:
             on_token(text)
         timings["total"] = time.perf_counter() - started
         return Answer(q, text, tuple(cites), passages=passages, timings=timings,
-                      mode="extractive", notice=notice, weak_match=found.weak, parts=parts)
+                      mode="extractive", notice=_join(notice, flagged_sources(cites)),
+                      weak_match=found.weak, parts=parts, fallback=fallback)
 
-    def _llm_answer(self, q: str, passages, timings, on_token, config=None) -> Answer | None:
-        from assistant.llm import LLMAnswerer, LLMUnavailable
+    def _same_language(self, q: str, found: Retrieval) -> tuple[Retrieval, str | None]:
+        """A question in a language the library has no passage in is answered only from English
+        passages that match it on their own; otherwise declined, with a note saying why."""
+        lang = language.detect(q)
+        if lang in (None, "en") or not found.passages:
+            return found, None
+        langs = [language.detect(p.text) for p in found.passages]
+        if lang in langs:
+            return found, None
+        english = [p for p, pl in zip(found.passages, langs, strict=True) if pl in (None, "en")]
+        name = language.name(lang)
+        close = max((p.dense_score or 0.0 for p in english), default=0.0)
+        # The relevance verdict may rest on a passage in a third language: the English
+        # passages must clear the dense floor on their own.
+        if found.relevant and close >= self.settings.retrieval.min_dense:
+            return replace(found, passages=english), (
+                f"The question seems to be in {name}, and the library has nothing in {name}: "
+                "this answer comes from the English guidance it matches.")
+        return replace(found, passages=english, relevant=False), (
+            f"The question seems to be in {name}, and the library has no documents in {name}; "
+            "try asking in English.")
 
-        try:
-            answerer = LLMAnswerer(self._chat_model or self._configured_chat_model(),
-                                   self.library.embedder, self.settings.llm)
-            t0 = time.perf_counter()
-            answer = answerer.answer(q, list(passages), on_token=on_token, config=config)
-            timings["generate"] = time.perf_counter() - t0
-            return replace(answer, passages=passages, timings=timings)
-        except LLMUnavailable:
-            return None
+    def _llm_answer(self, q: str, passages, on_token, config=None) -> Answer:
+        from assistant.llm import LLMAnswerer
+
+        answerer = LLMAnswerer(self._chat_model or self._configured_chat_model(),
+                               self.library.embedder, self.settings.llm)
+        return answerer.answer(q, list(passages), on_token=on_token, config=config)
 
     def _configured_chat_model(self):
         from assistant.llm import build_chat_model
@@ -151,6 +179,15 @@ def nearest_documents(passages: Sequence[Passage]) -> list[str]:
     for p in passages:
         best.setdefault(p.doc_id, f"{p.title} ({p.location})")
     return list(best.values())[:3]
+
+
+def flagged_sources(cites: Sequence[Citation]) -> str | None:
+    """The notice for quotes that address an AI (assistant.library.injection), if any."""
+    flagged = [f"[{c.n}]" for c in cites if is_instruction(c.quote)]
+    if not flagged:
+        return None
+    return (f"Source {', '.join(flagged)} contains text addressed to an AI or giving it orders; "
+            "it is quoted as the document has it, not followed. Check the document.")
 
 
 def _join(a: str | None, b: str | None) -> str | None:

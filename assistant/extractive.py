@@ -21,6 +21,7 @@ import numpy as np
 
 from assistant.answer import AnswerParts, Citation, Passage
 from assistant.library.bm25 import tokenize
+from assistant.library.injection import is_instruction
 from assistant.library.sections import (
     ACTION,
     BOTTOM_LINE,
@@ -84,7 +85,7 @@ def stands_alone(text: str) -> bool:
     starts_well = s[:1].isupper() or s[:1] in "\"“'"
     ends_well = s[-1:] in ".!\"”)"
     return (6 <= len(s.split()) <= 70 and starts_well and ends_well and "|" not in s
-            and not BACK_REFERENCE.search(s))
+            and not BACK_REFERENCE.search(s) and not is_instruction(s))
 
 
 class Composer:

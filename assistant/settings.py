@@ -75,8 +75,11 @@ class LLMSettings:
     model: str
     api_key: str | None
     temperature: float
-    timeout_s: float
+    timeout_s: float  # the longest wait for the next piece of the reply
     drop_unsupported: bool
+    max_tokens: int = 600  # the reply's token limit, sent with the request
+    deadline_s: float = 90.0  # the whole answer, however steadily it streams
+    min_supported: float = 0.5  # share of checked sentences that must be supported
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,10 @@ class Settings(BaseSettings):
     llm_model: str = "llama3.1"
     llm_api_key: str | None = None
     llm_temperature: float = 0.0
-    llm_timeout_s: float = 60.0
+    llm_timeout_s: float = 30.0
+    llm_deadline_s: float = 90.0
+    llm_max_tokens: int = 600
+    llm_min_supported: float = 0.5
     llm_drop_unsupported: bool = False
     max_file_mb: float = 50.0
     max_pages: int = 2000
@@ -148,7 +154,8 @@ class Settings(BaseSettings):
     @property
     def llm(self) -> LLMSettings:
         return LLMSettings(self.llm_provider, self.llm_base_url, self.llm_model, self.llm_api_key,
-                           self.llm_temperature, self.llm_timeout_s, self.llm_drop_unsupported)
+                           self.llm_temperature, self.llm_timeout_s, self.llm_drop_unsupported,
+                           self.llm_max_tokens, self.llm_deadline_s, self.llm_min_supported)
 
     @property
     def limits(self) -> Limits:

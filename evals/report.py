@@ -13,9 +13,10 @@ REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 QUALITY = ("hit_at_5", "recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage",
            "citation_precision", "citation_support", "decline_precision", "decline_recall",
            "decline_accuracy", "out_of_scope_flagged", "answerable_weak_match", "bottom_line_rate",
-           "direction_accuracy", "steps_rate", "case_bleed", "checklist_fit", "deal_accuracy")
+           "direction_accuracy", "steps_rate", "case_bleed", "checklist_fit", "deal_accuracy",
+           "llm_fallback_rate")
 LATENCY = ("retrieval_p50_ms", "retrieval_p95_ms", "answer_p50_ms", "answer_p95_ms")
-LOWER_IS_BETTER = (*LATENCY, "answerable_weak_match", "case_bleed")
+LOWER_IS_BETTER = (*LATENCY, "answerable_weak_match", "case_bleed", "llm_fallback_rate")
 CHARTED = ("recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage", "citation_support",
            "decline_accuracy", "deal_accuracy")
 WORST = 12

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def _question_record(pipeline, item: GoldenItem) -> dict:
         record["keypoint_coverage"] = keypoint_coverage(answer.text, item.key_points)
         record["missing_key_points"] = [kp[0] for kp, ok in zip(item.key_points, found,
                                                                 strict=True) if not ok]
+    if answer.mode == "llm" or answer.fallback:  # asked of a language model
+        record["fallback"] = answer.fallback
     record.update(split=item.split, area=item.area, **_shape(item, answer))
     if not answer.declined and answer.citations:
         record["citation_precision"] = (citation_precision(record["cited"],
@@ -213,6 +216,10 @@ def summarise(records: Iterable[dict], headline: bool = True) -> dict:
         "steps_rate": mean(float(r["steps"]) for r in asked if "steps" in r),
         "case_bleed": mean(float(r["case_bleed"]) for r in asked if "case_bleed" in r),
         "checklist_fit": mean(float(r["checklist_fit"]) for r in asked if "checklist_fit" in r),
+        # LLM mode: the share of answers where the extractive one was shown instead, and why
+        "llm_fallback_rate": mean(float(r["fallback"] is not None) for r in asked
+                                  if "fallback" in r),
+        "llm_fallback_reasons": dict(Counter(r["fallback"] for r in asked if r.get("fallback"))),
         "retrieval_p50_ms": percentile([r["retrieval_ms"] for r in asked], 50),
         "retrieval_p95_ms": percentile([r["retrieval_ms"] for r in asked], 95),
         "answer_p50_ms": percentile([r["answer_ms"] for r in asked], 50),

@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.datadir import DiskFull, no_space
 from assistant.library.embedder import MiniLMEmbeddings, TokenCounter
+from assistant.library.injection import instruction_spans
 from assistant.library.sentence_vectors import Pending, SentenceIndex, chunk_text
 from assistant.library.store import ChunkBatch, DocumentRecord, LibraryMismatch, LibraryStore
 from assistant.settings import Settings
@@ -61,7 +62,7 @@ def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool
         raise ValueError(f"on_mismatch must be one of {ON_MISMATCH}, not {on_mismatch!r}")
     paths = [Path(p) for p in paths]
     try:
-        with ingest_lock(library.settings.data_dir, wait=wait):
+        with ingest_lock(library.settings.data_dir, wait, *shared_library(library.settings)):
             ingestor = Ingestor(library.settings, library.store, library.embedder,
                                 library.sentences)
             try:
@@ -75,6 +76,12 @@ def ingest(library, paths: Iterable[Path], *, prune: bool = False, rebuild: bool
         if message := no_space(exc, s.chroma_url or s.data_dir.resolve(), local=not s.chroma_url):
             raise DiskFull(message) from exc
         raise
+
+
+def shared_library(settings: Settings) -> tuple[str | None, str]:
+    """The database that holds the shared ingest lock, and the library's name in it."""
+    where = settings.chroma_url or str(settings.data_dir.resolve())
+    return settings.database_url, f"{where}#{settings.collection}"
 
 
 def unexpected(err: BaseException) -> str:
@@ -91,7 +98,7 @@ def remove(library, doc_id: str, *, wait: bool = False) -> DocumentRecord | None
     reads the uploads folder, would bring the document back. Returns the record removed, or
     None if the library does not hold `doc_id`; IngestBusy while another ingest runs.
     """
-    with ingest_lock(library.settings.data_dir, wait=wait):
+    with ingest_lock(library.settings.data_dir, wait, *shared_library(library.settings)):
         record = library.store.document(doc_id)
         if record is None:
             return None
@@ -315,6 +322,7 @@ class Ingestor:
                 unit_name=doc.unit_name, topics=doc.topics, publisher=doc.publisher,
                 year=doc.year, url=doc.url, summary=doc.summary,
                 ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                instructions=sum(len(instruction_spans(u.text)) for u in doc.units),
             )
             self.store.write_document(record, batch)
             report.seconds["store"] += time.perf_counter() - t0

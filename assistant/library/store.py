@@ -51,6 +51,7 @@ class DocumentRecord:
     ingested_at: str = ""
     status: str = "complete"  # or "pending" while a new version is being written
     pending_hash: str = ""
+    instructions: int = 0  # sentences that address an AI or give it orders (injection)
 
     def to_metadata(self) -> dict:
         meta = {k: v for k, v in asdict(self).items() if v not in (None, "", ())}

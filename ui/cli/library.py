@@ -13,6 +13,7 @@ from assistant.settings import PROJECT_ROOT, STARTER_CORPUS, Settings
 from ui.cli.common import err, fail, ingest_with_progress, open_library, out
 
 library_app = typer.Typer(help="List or remove documents in the library.", no_args_is_help=True)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def ingest(
@@ -61,7 +62,8 @@ def library_list(as_json: bool = typer.Option(False, "--json", help="JSON on std
     docs = open_library(Settings()).store.documents()
     if as_json:
         print(json.dumps([{"doc_id": d.doc_id, "title": d.title, "kind": d.kind,
-                           "source": d.source, "chunks": d.chunks, "topics": list(d.topics)}
+                           "source": d.source, "chunks": d.chunks, "topics": list(d.topics),
+                           "instructions_to_ai": d.instructions}
                           for d in docs], indent=2))
         return
     table = Table(title=f"Library: {len(docs)} documents")
@@ -71,6 +73,12 @@ def library_list(as_json: bool = typer.Option(False, "--json", help="JSON on std
         table.add_row(d.doc_id, d.kind, d.title, ", ".join(d.topics), f"{d.units} {d.unit_name}",
                       str(d.chunks), d.ingested_at[:16].replace("T", " "))
     out.print(table)
+    for d in docs:
+        if d.instructions:
+            out.print(f"Warning: {d.doc_id} has {d.instructions} sentence(s) addressed to an AI "
+                      "or giving it orders; they are kept from the language model and never "
+                      "count as support. Check the document.", soft_wrap=True, highlight=False,
+                      markup=False)
 
 
 @library_app.command("remove")
@@ -94,8 +102,14 @@ def library_remove(
 def up(
     no_browser: bool = typer.Option(False, "--no-app", help="Only prepare the library."),
     port: int = typer.Option(8501, help="Port for the app."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (this machine only)."),
 ):
     """Ingest the starter library if it is missing or out of date, then open the app."""
+    if host not in LOOPBACK:
+        fail(f"refusing to listen on {host}: the app has no sign-in, so anyone who reached it "
+             "could read every deal assessment and change the library. It listens on this "
+             "machine only (127.0.0.1); for several users see 'Deploy for several users' in "
+             "the README.", 2)
     settings = Settings()
     report = ingest_with_progress(settings, [STARTER_CORPUS], prune=True)
     changed = [o for o in report.outcomes if o.outcome != "unchanged"]
@@ -104,16 +118,16 @@ def up(
               f"({len(changed)} changed now) in {settings.data_dir}.")
     if no_browser:
         return
-    _launch_app(port)
+    _launch_app(port, host)
 
 
-def _launch_app(port: int) -> None:
+def _launch_app(port: int, host: str) -> None:
     import os
     import subprocess
 
     app_file = Path(__file__).resolve().parent.parent / "web" / "app.py"
-    out.print(f"Opening the app on http://127.0.0.1:{port} (Ctrl-C to stop) ...")
+    out.print(f"Opening the app on http://{host}:{port} (Ctrl-C to stop) ...")
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     sys.exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(app_file),
-                              "--server.port", str(port), "--server.address", "127.0.0.1"],
+                              "--server.port", str(port), "--server.address", host],
                              env=env, cwd=PROJECT_ROOT))  # .streamlit/config.toml

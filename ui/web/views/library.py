@@ -137,6 +137,12 @@ def _documents(docs) -> None:
     st.caption(f"{sum(d.chunks for d in docs)} chunks from "
                + ", ".join(f"{sum(d.kind == k for d in docs)} {k}"
                            for k in sorted({d.kind for d in docs})))
+    for d in docs:
+        if d.instructions:
+            st.warning(ui.md_escape(
+                f"{d.title} ({d.doc_id}) has {d.instructions} sentence(s) addressed to an AI or "
+                "giving it orders. They are kept from the language model and never count as "
+                "support; check the document."), icon=":material/gpp_maybe:")
     st.dataframe(
         ui.cells([{"Title": d.title, "Kind": d.kind, "Topics": ", ".join(d.topics),
           "Publisher": d.publisher, "Year": d.year, "Size": f"{d.units} {d.unit_name}",
