@@ -47,4 +47,9 @@ def build_assistant(settings: Settings, library: Library | None = None, chat_mod
     """The assistant over the library; `chat_model` overrides the configured LLM (tests, demos)."""
     from assistant.engine import Assistant  # lazy: the CLI's light commands don't need it
 
-    return Assistant(settings, library or build_library(settings), chat_model=chat_model)
+    library = library or build_library(settings)
+    # Every assistant embeds its first question: load the model while the library and its
+    # keyword index are opened (an embedder given by a test may have no such method).
+    if start := getattr(library.embedder, "load_in_background", None):
+        start()
+    return Assistant(settings, library, chat_model=chat_model)

@@ -8,21 +8,24 @@ a library built with another embedding model or chunking.
 from __future__ import annotations
 
 import logging
+import queue
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from assistant.datadir import DiskFull, no_space
 from assistant.library.embedder import MiniLMEmbeddings, TokenCounter
 from assistant.library.injection import instruction_spans
-from assistant.library.sentence_vectors import SentenceIndex, chunk_text
+from assistant.library.sentence_vectors import Pending, SentenceIndex, chunk_text
 from assistant.library.store import ChunkBatch, DocumentRecord, LibraryMismatch, LibraryStore
 from assistant.settings import Settings
 from ingest.chunker import Chunk, chunk_document
+from ingest.discovery import FileOutcome, discover
 from ingest.documents import (
-    SUPPORTED,
     ParsedDocument,
     ParseError,
     check_size,
@@ -32,10 +35,10 @@ from ingest.documents import (
 )
 from ingest.lock import ingest_lock
 from ingest.pdf import read_pdf_pages
+from ingest.stages import Pipeline
 from ingest.uploads import UPLOADS
 
 log = logging.getLogger(__name__)
-SKIP_NAMES = {"readme.md", "license.md", "contributing.md"}
 
 # progress(stage, done, total, detail): stage is "parse" or "embed"
 Progress = Callable[[str, int, int, str], None]
@@ -106,19 +109,6 @@ def remove(library, doc_id: str, *, wait: bool = False) -> DocumentRecord | None
         return record
 
 
-@dataclass(frozen=True)
-class FileOutcome:
-    path: str
-    outcome: str  # added, updated, unchanged, failed, removed
-    doc_id: str = ""
-    reason: str = ""
-    chunks: int = 0
-
-    def to_dict(self) -> dict:
-        return {"path": self.path, "doc_id": self.doc_id, "outcome": self.outcome,
-                "reason": self.reason, "chunks": self.chunks}
-
-
 @dataclass
 class IngestReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
@@ -127,42 +117,21 @@ class IngestReport:
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
         ("parse", "chunk", "embed", "store"), 0.0))
     chunks_embedded: int = 0
+    texts_encoded: int = 0  # chunks, and the sentences and section questions they bring
     pages: int = 0
+    wall_seconds: float = 0.0  # the stages overlap: less than the sum of `seconds`
 
     @property
     def failed(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.outcome == "failed"]
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome], list[str]]:
-    """Files to ingest; outcomes for paths that cannot be; names of files ignored in folders."""
-    files, problems, ignored = [], [], []
-    for p in paths:
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p).parts
-                if not f.is_file() or any(part.startswith(".") for part in rel):
-                    continue
-                if f.suffix.lower() in SUPPORTED and f.name.lower() not in SKIP_NAMES:
-                    files.append(f)
-                else:
-                    ignored.append(str(f))
-        elif p.is_file():
-            files.append(p)
-        else:
-            problems.append(FileOutcome(str(p), "failed", reason="no such file or folder"))
-    seen, unique = set(), []
-    for f in files:
-        if f.resolve() not in seen:
-            seen.add(f.resolve())
-            unique.append(f)
-    return unique, problems, ignored
-
-
 # Documents are embedded together up to this many chunks: the encoder sorts one call's texts
 # by length and pads each batch only to its longest, so a call over several documents runs
 # closer to the raw encoder than one call per document (whose last batch is rarely full).
 GROUP_CHUNKS = 256
+QUEUED = 1  # groups waiting between two stages: parsed ahead of the encoder, embedded ahead of
+# the writer; with the one each stage holds, at most five groups are in memory at once
 
 
 @dataclass(frozen=True)
@@ -171,7 +140,18 @@ class _Parsed:
 
     doc: ParsedDocument
     chunks: list[Chunk]
+    metadatas: list[dict]
     outcome: FileOutcome
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    """A document with its vectors, waiting to be written."""
+
+    parsed: _Parsed
+    vectors: list[list[float]]
+    sentences: Pending | None
+    sentence_vectors: np.ndarray
 
 
 class Ingestor:
@@ -220,20 +200,36 @@ class Ingestor:
         known = self.store.documents(include_pending=True)
         by_source = {r.source: r for r in known}
         taken = {r.doc_id: r.source for r in known}
-        group: list[_Parsed] = []
-        for i, f in enumerate(files):
-            if progress:
-                progress("parse", i, len(files), f.name)
-            parsed = self._parse(f, by_source, taken, report)
-            if isinstance(parsed, FileOutcome):
-                report.outcomes.append(parsed)
-                continue
-            report.outcomes.append(parsed.outcome)  # a failed write raises, so no report
-            group.append(parsed)
-            if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS:
-                self._store(group, report, progress)
-                group = []
-        self._store(group, report, progress)
+        t0 = time.perf_counter()
+        # parse here, embed and write in two threads; at most QUEUED groups wait between them
+        written: queue.SimpleQueue = queue.SimpleQueue()  # (chunks so far, doc_id), in order
+
+        def show_written() -> None:
+            while progress and not written.empty():
+                done, doc_id = written.get()
+                progress("embed", done, done, doc_id)
+
+        with Pipeline([lambda g: self._embed(g, report),
+                       lambda g: self._write(g, report, written)],
+                      depth=QUEUED, name="ingest") as steps:
+            group: list[_Parsed] = []
+            for i, f in enumerate(files):
+                show_written()
+                if progress:
+                    progress("parse", i, len(files), f.name)
+                parsed = self._parse(f, by_source, taken, report)
+                if isinstance(parsed, FileOutcome):
+                    report.outcomes.append(parsed)
+                    continue
+                report.outcomes.append(parsed.outcome)  # a failed write raises, so no report
+                group.append(parsed)
+                if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS:
+                    steps.put(group)
+                    group = []
+            if group:
+                steps.put(group)
+            steps.finish(show_written)
+        report.wall_seconds += time.perf_counter() - t0
         if progress:
             progress("parse", len(files), len(files), "")
         if prune:
@@ -277,7 +273,7 @@ class Ingestor:
         report.pages += len(doc.units) if doc.unit_name == "pages" else 0
         outcome = FileOutcome(str(f), "updated" if previous else "added", doc.doc_id,
                               chunks=len(chunks))
-        return _Parsed(doc, chunks, outcome)
+        return _Parsed(doc, chunks, [c.metadata(doc) for c in chunks], outcome)
 
     def _claim_id(self, doc: ParsedDocument, source: str, taken: dict) -> ParsedDocument:
         """Keep ids unique: a second file claiming an id held by another live file gets a suffix."""
@@ -287,25 +283,39 @@ class Ingestor:
         taken[doc.doc_id] = source
         return doc
 
-    def _store(self, group: list[_Parsed], report: IngestReport,
-               progress: Progress | None) -> None:
-        """Embed a group of documents in one call, then commit them one document at a time."""
-        if not group:
-            return
+    def _embed(self, group: list[_Parsed], report: IngestReport) -> list[_Embedded]:
+        """Embed a group's chunks in one call, and the sentences they bring in another: the
+        encoder sorts a call's texts by length, so it pads less than one call per document."""
         t0 = time.perf_counter()
+        pending = [None] * len(group)
+        if self.sentences is not None:
+            pending = [self.sentences.pending(p.doc.doc_hash, [
+                chunk_text(c.text, m) for c, m in zip(p.chunks, p.metadatas, strict=True)])
+                for p in group]
         vectors = self.embedder.embed_documents([c.embed_text for p in group for c in p.chunks])
+        texts = [t for s in pending if s is not None for t in s.texts]
+        extra = np.asarray(self.embedder.encode(texts), dtype=np.float32) if texts else None
+        out, at, at_extra, dim = [], 0, 0, self.embedder.dimension
+        for parsed, sentences in zip(group, pending, strict=True):
+            n = len(sentences.texts) if sentences is not None else 0
+            own = extra[at_extra:at_extra + n].copy() if n else np.zeros((0, dim), np.float32)
+            out.append(_Embedded(parsed, vectors[at:at + len(parsed.chunks)], sentences, own))
+            at += len(parsed.chunks)
+            at_extra += n
         report.seconds["embed"] += time.perf_counter() - t0
-        start = 0
-        for parsed in group:
-            doc, chunks = parsed.doc, parsed.chunks
-            t1 = time.perf_counter()
+        report.texts_encoded += len(vectors) + len(texts)
+        return out
+
+    def _write(self, group: list[_Embedded], report: IngestReport,
+               written: queue.SimpleQueue) -> None:
+        """Commit a group's documents one at a time, each whole or not at all (see store)."""
+        for e in group:
+            t0 = time.perf_counter()
+            doc, chunks = e.parsed.doc, e.parsed.chunks
+            if e.sentences is not None:  # before the commit: answers never wait for them
+                self.sentences.fill(e.sentences, e.sentence_vectors)
             batch = ChunkBatch([c.chunk_id for c in chunks], [c.text for c in chunks],
-                               vectors[start:start + len(chunks)],
-                               [c.metadata(doc) for c in chunks])
-            start += len(chunks)
-            if self.sentences is not None:  # before the commit: answers never wait for them
-                self.sentences.prepare(doc.doc_hash, [chunk_text(c.text, m) for c, m
-                                                      in zip(chunks, batch.metadatas, strict=True)])
+                               e.vectors, e.parsed.metadatas)
             record = DocumentRecord(
                 doc_id=doc.doc_id, title=doc.title, kind=doc.kind, source=doc.source,
                 doc_hash=doc.doc_hash, chunks=len(chunks), units=len(doc.units),
@@ -315,10 +325,9 @@ class Ingestor:
                 instructions=sum(len(instruction_spans(u.text)) for u in doc.units),
             )
             self.store.write_document(record, batch)
-            report.seconds["store"] += time.perf_counter() - t1
+            report.seconds["store"] += time.perf_counter() - t0
             report.chunks_embedded += len(chunks)
-            if progress:
-                progress("embed", report.chunks_embedded, report.chunks_embedded, doc.doc_id)
+            written.put((report.chunks_embedded, doc.doc_id))
 
     def _prune(self, paths: list[Path], files: list[Path], known: list[DocumentRecord]):
         present = {str(f.resolve()) for f in files}

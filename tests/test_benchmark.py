@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -39,7 +41,7 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
 
     plan = BenchPlan(sources=(("tiny", tiny_corpus),), questions=12, scales=(300,),
                      scale_queries=20, backends=("torch",), batch_sizes=(16,),
-                     thread_counts=(1,), grid_chunks=16)
+                     thread_counts=(1,), grid_chunks=16, load_seconds=5)
     labelled = [LabelledQuestion("What should a company do when ordered to shut down the network "
                                  "before an election?", ("shutdowns-content-restriction",
                                                          "case-election-shutdown"))]
@@ -51,6 +53,8 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
     assert result["queries"]["questions"] == 12
     (scale,) = result["scale"]
     assert scale["chunks"] == 300 and scale["store_writes_per_s"] > 0 and scale["rss_mb"] > 0
+    load = result["load"]  # two app processes asking through one Chroma server
+    assert load["answers"] > 0 and load["errors"] == 0, load["error_sample"]
     (torch_row,) = result["backends"]["rows"]
     assert torch_row["recall_at_5"] == 1.0  # the two labelled documents are the library
     assert result["decision"]["default_backend"] == "torch"
@@ -59,6 +63,7 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
     assert json.loads((folder / "bench.json").read_text())["headline"] == headline
     markdown = (folder / "bench.md").read_text()
     assert "| retrieval |" in markdown and "ingest ratio" in markdown
+    assert f"run {result['run_id']}" in markdown and "Load average" in markdown
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -115,3 +120,29 @@ def test_an_onnx_backend_becomes_the_default_only_when_faster_and_as_good(int8, 
     decision = decide(result)
     assert decision["default_backend"] == expected
     assert decision["candidates"]["onnx"]["checks"]["fast"] is False
+
+
+@pytest.mark.slow
+def test_the_bundled_model_gives_sentence_transformers_vectors_without_importing_it(embedder):
+    """The cold start's largest cost was importing sentence-transformers (with transformers,
+    SciPy and scikit-learn); the bundled model runs without them, with the same vectors."""
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(embedder.settings.model, device="cpu", local_files_only=True)
+    texts = [*SENTENCES, *(p.read_text()[:4000] for p in sorted(CORPUS.rglob("*.md"))[:12])]
+    expected = reference.encode(texts, batch_size=16, normalize_embeddings=True)
+    got = embedder.encode(texts)
+    assert np.abs(got - expected).max() < 1e-5
+    assert embedder.max_tokens == reference.max_seq_length - 2
+    assert embedder.dimension == reference.get_embedding_dimension()
+
+    probe = ("import json, sys\n"
+             "from assistant.library.embedder import MiniLMEmbeddings\n"
+             "from assistant.settings import Settings\n"
+             "MiniLMEmbeddings(Settings(_env_file=None).embedding).embed_query('a question')\n"
+             "print(json.dumps(sorted(m for m in ('sentence_transformers', 'transformers', "
+             "'sklearn', 'scipy') if m in sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300, cwd=CORPUS.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

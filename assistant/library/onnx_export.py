@@ -4,7 +4,8 @@ sentence-transformers' own `backend="onnx"` goes through `optimum-onnx`, whose o
 (0.1.0) needs transformers < 4.58 and would downgrade this project's transformers 5; so the
 export is done with `torch.onnx.export` (needs the `onnx` package) and the model runs on
 `onnxruntime` directly, behind the three things `MiniLMEmbeddings` uses of a
-SentenceTransformer: `encode`, `max_seq_length` and `get_embedding_dimension()`.
+SentenceTransformer: `encode`, `max_seq_length` and `get_embedding_dimension()` (the
+tokenising and pooling are `pooled_encoder.PooledEncoder`'s, shared with the PyTorch one).
 
 Nothing is downloaded. The exported files live in a cache folder keyed by a hash of the
 model's files: `$XDG_CACHE_HOME/hrdd/onnx/<hash>/` (default `~/.cache/hrdd/onnx/<hash>/`),
@@ -24,6 +25,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from assistant.library.pooled_encoder import PooledEncoder
 
 FP32, INT8 = "model.onnx", "model-int8.onnx"
 EXPORT_FORMAT = "1"  # bump when the export itself changes, so old caches are not reused
@@ -135,21 +138,14 @@ def _export(model_path: str, target: Path) -> None:
                           opset_version=17, do_constant_folding=True)
 
 
-class OnnxSentenceEncoder:
+class OnnxSentenceEncoder(PooledEncoder):
     """Mean-pooled sentence embeddings from an ONNX transformer, as sentence-transformers makes them."""
 
     def __init__(self, model_path: str, onnx_file: Path, threads: int = 0):
+        super().__init__(model_path)
         import onnxruntime as ort  # lazy: only the ONNX backends load it
-        from tokenizers import Tokenizer
 
-        config = json.loads((Path(model_path) / "sentence_bert_config.json").read_text())
-        self.max_seq_length = int(config.get("max_seq_length", 256))
         self.onnx_file = Path(onnx_file)
-        self._tok = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
-        # The shipped tokenizer.json pads every input to 128; sentence-transformers pads to
-        # the longest in the batch and truncates at max_seq_length: do the same.
-        self._tok.enable_truncation(self.max_seq_length)
-        self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -159,29 +155,6 @@ class OnnxSentenceEncoder:
                                              providers=["CPUExecutionProvider"])
         self._dimension = int(self._session.get_outputs()[0].shape[-1])
 
-    def get_embedding_dimension(self) -> int:
-        return self._dimension
-
-    def encode(self, sentences: list[str], batch_size: int = 32, normalize_embeddings: bool = True,
-               convert_to_numpy: bool = True, show_progress_bar: bool = False) -> np.ndarray:
-        """A float32 matrix, one row per sentence (the keyword arguments mirror sentence-transformers)."""
-        texts = list(sentences)
-        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        # Longest first, as sentence-transformers does, so each batch pads little.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            out[idx] = self._embed([texts[i] for i in idx])
-        if normalize_embeddings:
-            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        enc = self._tok.encode_batch(texts)
-        ids = np.array([e.ids for e in enc], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-        types = np.array([e.type_ids for e in enc], dtype=np.int64)
-        tokens = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                          "token_type_ids": types})[0]
-        weights = mask[..., None].astype(np.float32)
-        return (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    def _token_embeddings(self, ids, mask, types) -> np.ndarray:
+        return self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                        "token_type_ids": types})[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,21 @@ class _Document:
     questions: dict[str, np.ndarray] = field(default_factory=dict)  # chunk hash -> (n, dim)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A document version's sentences and chunks whose vectors are not yet known."""
+
+    doc_hash: str
+    doc: _Document
+    sentences: list[str]
+    questions: list[ChunkText]
+
+    @property
+    def texts(self) -> list[str]:
+        """What to encode: the sentences, then each chunk's section questions."""
+        return self.sentences + [q for c in self.questions for q in c.questions]
+
+
 class SentenceIndex:
     """Per-document files of sentence and question vectors for one embedding model."""
 
@@ -63,16 +79,18 @@ class SentenceIndex:
         self.embedder = embedder
         self.cache_dir = Path(cache_dir)
         self._loaded: OrderedDict[str, _Document] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def folder(self) -> Path:
         model = hashlib.sha256(self.embedder.model_id.encode()).hexdigest()[:12]
         return self.cache_dir / "sentences" / model
 
-    def prepare(self, doc_hash: str, chunks: list[ChunkText]) -> None:
-        """Compute and store what a document version's chunks need (ingest calls this)."""
+    def pending(self, doc_hash: str, chunks: list[ChunkText]) -> Pending:
+        """What a document version's chunks still need encoded: ingest encodes the `texts` of
+        a group of documents in one call, then hands each document's vectors to `fill`."""
         texts = [c.text[a:b] for c in chunks for a, b in sentence_spans(c.text)]
-        self._ensure(doc_hash, texts, chunks)
+        return self._pending(doc_hash, texts, chunks)
 
     def sentence_vectors(self, doc_hash: str, texts: list[str]) -> np.ndarray:
         """One vector per sentence text, computed (and stored) for any not seen at ingest."""
@@ -88,25 +106,36 @@ class SentenceIndex:
 
     # ----- computing and storing
     def _ensure(self, doc_hash: str, texts: list[str], chunks: list[ChunkText]) -> _Document:
-        doc = self._loaded.get(doc_hash)
+        pending = self._pending(doc_hash, texts, chunks)
+        return self.fill(pending, self._encode(pending.texts))
+
+    def _pending(self, doc_hash: str, texts: list[str], chunks: list[ChunkText]) -> Pending:
+        with self._lock:
+            doc = self._loaded.get(doc_hash)
         if doc is None:
             doc = self._read(doc_hash) or _Document()
         missing_s = list(dict.fromkeys(t for t in texts if text_hash(t) not in doc.sentences))
         missing_q = [c for c in {c.key: c for c in chunks}.values() if c.key not in doc.questions]
-        if missing_s or missing_q:
-            qs = [q for c in missing_q for q in c.questions]
-            vecs = self._encode(missing_s + qs)
-            for t, v in zip(missing_s, vecs[:len(missing_s)], strict=True):
+        return Pending(doc_hash, doc, missing_s, missing_q)
+
+    def fill(self, pending: Pending, vectors: np.ndarray) -> _Document:
+        """Keep (and write) the vectors of `pending.texts`, in that order."""
+        doc, missing_s = pending.doc, pending.sentences
+        if len(vectors) != len(pending.texts):
+            raise ValueError(f"{len(pending.texts)} texts to fill, {len(vectors)} vectors given")
+        if missing_s or pending.questions:  # a chunk without questions is noted too
+            for t, v in zip(missing_s, vectors[:len(missing_s)], strict=True):
                 doc.sentences[text_hash(t)] = v
             i = len(missing_s)
-            for c in missing_q:
-                doc.questions[c.key] = vecs[i:i + len(c.questions)]
+            for c in pending.questions:
+                doc.questions[c.key] = vectors[i:i + len(c.questions)]
                 i += len(c.questions)
-            self._write(doc_hash, doc)
-        self._loaded[doc_hash] = doc
-        self._loaded.move_to_end(doc_hash)
-        while len(self._loaded) > LOADED_DOCUMENTS:
-            self._loaded.popitem(last=False)
+            self._write(pending.doc_hash, doc)
+        with self._lock:  # ingest fills from its own thread while answers read
+            self._loaded[pending.doc_hash] = doc
+            self._loaded.move_to_end(pending.doc_hash)
+            while len(self._loaded) > LOADED_DOCUMENTS:
+                self._loaded.popitem(last=False)
         return doc
 
     def _encode(self, texts: list[str]) -> np.ndarray:

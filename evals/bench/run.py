@@ -29,6 +29,7 @@ import numpy as np
 from assistant.library.embedder import MiniLMEmbeddings
 from assistant.settings import PROJECT_ROOT, Settings
 from evals.bench.backends import decide, measure_backends, measure_grid
+from evals.bench.ingest import RecordingEmbedder, measure_ingest
 from evals.bench.scale import percentiles_ms
 
 HEADLINE = ("encoder_chunks_per_s", "pipeline_chunks_per_s", "ingest_ratio", "retrieval_p50_ms",
@@ -59,6 +60,8 @@ class BenchPlan:
     sources: tuple[tuple[str, Path], ...]  # (name, folder or file) ingested one after another
     questions: int = 100
     scales: tuple[int, ...] = (1_000, 10_000, 100_000)
+    large_scales: tuple[int, ...] = ()  # keyword index and exact dense search only (--large)
+    load_seconds: int = 0  # concurrent askers against a Chroma server, for so long (--load)
     scale_queries: int = 200
     backends: tuple[str, ...] = BACKENDS
     batch_sizes: tuple[int, ...] = (8, 16, 32, 64)
@@ -100,26 +103,22 @@ def machine() -> dict:
     return info
 
 
+def busy_note(m: dict) -> str:
+    """Whether the figures come from a quiet machine: a load average above half the cores at
+    the start, or above the cores at the end, means other work shared the CPU."""
+    start, end = m["load_average"][0], m.get("load_average_end", [0])[0]
+    cores = m.get("cores") or 1
+    if start > cores / 2 or end > cores:
+        return (f"LOADED machine (other work shared the {cores} cores): the figures are not "
+                "those of an idle machine.")
+    return "quiet machine."
+
+
 def _read(path: str) -> str:
     try:
         return Path(path).read_text()
     except OSError:
         return ""
-
-
-class RecordingEmbedder:
-    """The embedder the pipeline uses, keeping each batch of texts it was asked to embed."""
-
-    def __init__(self, inner: MiniLMEmbeddings):
-        self.inner = inner
-        self.batches: list[list[str]] = []
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.batches.append(list(texts))
-        return self.inner.embed_documents(texts)
 
 
 class Benchmark:
@@ -151,7 +150,8 @@ class Benchmark:
         from assistant.composition import Library, build_assistant
 
         try:
-            result: dict = {"machine": machine(), "plan": _plan_dict(self.plan),
+            result: dict = {"run_id": datetime.now().strftime("%Y%m%d-%H%M%S"),
+                            "machine": machine(), "plan": _plan_dict(self.plan),
                             "settings": {"backend": self.settings.embedding_backend,
                                          "batch_size": self.settings.embedding_batch_size,
                                          "threads": self.settings.embedding_threads}}
@@ -164,7 +164,7 @@ class Benchmark:
             embedder.encode(["warm-up"] * 4)
             recorder = RecordingEmbedder(embedder)
             ingesting = Library(self.settings, embedder=recorder)
-            result["ingest"] = self._phase("ingest", self.measure_ingest, ingesting, recorder)
+            result["ingest"] = self._phase("ingest", measure_ingest, self, ingesting, recorder)
             # The same Chroma client (one per folder and process), the plain embedder.
             library = Library(self.settings, client=ingesting.store.client, embedder=embedder)
             assistant = build_assistant(self.settings, library).warm_up()
@@ -174,10 +174,15 @@ class Benchmark:
             library.store.client.close()  # the cold-start child opens the same folder
             result["cold_start"] = self._phase("cold_start", self.measure_cold_start,
                                                result["queries"]["sample"])
+            result["load"] = self._phase("load", self.measure_load) if self.plan.load_seconds \
+                else {}
             result["scale"] = [self._phase(f"scale_{n}", self.measure_scale, n)
                                for n in self.plan.scales]
+            result["large_scale"] = [self._phase(f"large_{n}", self.measure_large, n)
+                                     for n in self.plan.large_scales]
             result["phase_s"] = self.phases
             result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+            result["machine"]["busy_note"] = busy_note(result["machine"])
             result["headline"] = headline(result)
             result["decision"] = decide(result)
             return result
@@ -185,43 +190,6 @@ class Benchmark:
             shutil.rmtree(self.work, ignore_errors=True)
 
     # ----- ingest, next to the raw encoder on the very same chunks
-    def measure_ingest(self, library, recorder: RecordingEmbedder) -> dict:
-        """Each source through `ingest()`, then the raw encoder on the very texts it embedded."""
-        from ingest.pipeline import ingest
-
-        rows = []
-        for name, path in self.plan.sources:
-            recorder.batches = []
-            self.say(f"ingest: {name}")
-            report = ingest(library, [path])
-            added = [o for o in report.outcomes if o.outcome in ("added", "updated")]
-            texts = [t for batch in recorder.batches for t in batch]
-            start = 0  # documents are embedded in file order, several to a call
-            for outcome in added:
-                own = texts[start:start + outcome.chunks]
-                start += outcome.chunks
-                self.chunks += [{"text": t, "doc_id": outcome.doc_id, "ordinal": i}
-                                for i, t in enumerate(own)]
-            if start != len(texts):
-                raise RuntimeError(f"{name}: {len(texts)} chunks embedded, {start} stored")
-            secs = {k: round(v, 3) for k, v in report.seconds.items()}
-            total = sum(report.seconds.values())
-            self.say(f"encoder: {len(texts)} chunks of {name}")
-            t0 = time.perf_counter()
-            recorder.inner.encode(texts)
-            encode_s = time.perf_counter() - t0
-            rows.append(_ingest_row(name, len(added), len(report.failed), len(texts),
-                                    report.pages, secs, total, encode_s))
-        n = sum(r["chunks"] for r in rows)
-        total = sum(r["seconds_total"] for r in rows)
-        secs = {k: round(sum(r["seconds"][k] for r in rows), 3) for k in rows[0]["seconds"]}
-        encode_s = sum(r["encoder_seconds"] for r in rows)
-        rows.append(_ingest_row("total", sum(r["documents"] for r in rows),
-                                sum(r["failed"] for r in rows), n,
-                                sum(r["pages"] for r in rows), secs, total, encode_s))
-        self._attach_metadata(library.store)
-        return {"rows": rows}
-
     def _attach_metadata(self, store) -> None:
         meta = {(c.metadata.get("doc_id"), c.metadata.get("ordinal")): c
                 for c in store.committed_chunks()}
@@ -312,16 +280,21 @@ class Benchmark:
         shutil.rmtree(folder, ignore_errors=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
+    def measure_load(self) -> dict:
+        from evals.bench.load import measure_load
 
-def _ingest_row(name, documents, failed, chunks, pages, secs, total, encode_s) -> dict:
-    pipeline = chunks / total if total else 0.0
-    encoder = chunks / encode_s if encode_s else 0.0
-    return {"source": name, "documents": documents, "failed": failed, "chunks": chunks,
-            "pages": pages, "seconds": secs, "seconds_total": round(total, 3),
-            "pipeline_chunks_per_s": round(pipeline, 1),
-            "pages_per_s": round(pages / total, 2) if total and pages else None,
-            "encoder_seconds": round(encode_s, 3), "encoder_chunks_per_s": round(encoder, 1),
-            "ingest_ratio": round(pipeline / encoder, 3) if encoder else None}
+        self.say(f"load: 2 app processes x 4 askers, one Chroma server, "
+                 f"{self.plan.load_seconds} s")
+        return measure_load(self, self.questions(40), self.plan.load_seconds)
+
+    def measure_large(self, n: int) -> dict:
+        self.say(f"large scale: keyword index and exact dense search over {n:,} chunks")
+        done = subprocess.run([sys.executable, "-m", "evals.bench.scale", "--keyword", str(n),
+                               str(self.plan.scale_queries)],
+                              capture_output=True, text=True, timeout=3600, env=_child_env())
+        if done.returncode:
+            raise RuntimeError(f"the large-scale process ({n}) failed: {done.stderr[-2000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _child_env() -> dict:
@@ -332,7 +305,9 @@ def _child_env() -> dict:
 
 def _plan_dict(plan: BenchPlan) -> dict:
     return {"sources": [[n, str(p)] for n, p in plan.sources], "questions": plan.questions,
-            "scales": list(plan.scales), "backends": list(plan.backends),
+            "scales": list(plan.scales), "large_scales": list(plan.large_scales),
+            "load_seconds": plan.load_seconds,
+            "backends": list(plan.backends),
             "batch_sizes": list(plan.batch_sizes), "thread_counts": list(plan.thread_counts),
             "grid_chunks": plan.grid_chunks, "rounds": plan.rounds}
 

@@ -41,25 +41,39 @@ def rss_mb() -> dict[str, float]:
     return out
 
 
-def _synthetic(n: int, seed: int = 11):
-    """n chunk texts in the corpus's own vocabulary (Zipf-weighted), and n random unit vectors."""
+def _vocabulary():
+    """The corpus's words, most frequent first, with Zipf weights."""
     words = re.findall(r"[a-z]{3,}", " ".join(p.read_text(errors="replace").lower()
                                               for p in sorted(STARTER_CORPUS.rglob("*.md"))))
     vocab, counts = np.unique(np.array(words or ["word"]), return_counts=True)
-    order = np.argsort(-counts)
-    vocab = vocab[order]
+    vocab = vocab[np.argsort(-counts)]
     weights = 1.0 / np.arange(1, len(vocab) + 1)
-    weights /= weights.sum()
+    return vocab, weights / weights.sum()
+
+
+def _texts(n: int, vocab, weights, rng, block: int = 10_000):
+    """n chunk texts of 90 to 170 words, made a block at a time (never all held at once)."""
+    for start in range(0, n, block):
+        lengths = rng.integers(90, 170, size=min(block, n - start))
+        picks = vocab[rng.choice(len(vocab), size=int(lengths.sum()), p=weights)]
+        at = 0
+        for length in lengths:
+            yield " ".join(picks[at:at + length])
+            at += length
+
+
+def _unit_vectors(n: int, rng) -> np.ndarray:
+    v = rng.standard_normal((n, 384)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return v
+
+
+def _synthetic(n: int, seed: int = 11):
+    """n chunk texts in the corpus's own vocabulary (Zipf-weighted), and n random unit vectors."""
+    vocab, weights = _vocabulary()
     rng = np.random.default_rng(seed)
-    lengths = rng.integers(90, 170, size=n)
-    picks = rng.choice(len(vocab), size=int(lengths.sum()), p=weights)
-    texts, at = [], 0
-    for length in lengths:
-        texts.append(" ".join(vocab[picks[at:at + length]]))
-        at += length
-    vectors = rng.standard_normal((n, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return texts, vectors, vocab[:2000], rng
+    texts = list(_texts(n, vocab, weights, rng))
+    return texts, _unit_vectors(n, rng), vocab[:2000], rng
 
 
 def scale_child(n: int, folder: Path, queries: int) -> dict:
@@ -110,11 +124,61 @@ def scale_child(n: int, folder: Path, queries: int) -> dict:
                 (mem.get("rss_mb") or 0) - base, 1), "disk_mb": round(disk / 2**20, 1)}
 
 
+def keyword_child(n: int, queries: int) -> dict:
+    """The keyword index over n synthetic chunks, built from a stream of texts (no store), and
+    exact nearest-neighbour search over n random vectors in one matrix: what the library's
+    two searches cost at sizes where writing the chunks through Chroma would take an hour."""
+    from assistant.library.bm25 import KeywordIndex, build_arrays
+    from assistant.library.store import StoredChunk
+
+    vocab, weights = _vocabulary()
+    rng = np.random.default_rng(11)
+    base = rss_mb().get("rss_mb", 0.0)
+    t0 = time.perf_counter()
+    arrays = build_arrays(_texts(n, vocab, weights, rng))
+    build_s = time.perf_counter() - t0
+    built = rss_mb()
+    index_mb = sum(arrays[k].nbytes for k in ("offsets", "docs", "tfs", "lengths")) / 2**20
+    # One chunk object per 500-chunk document, shared: the index's own cost, not the texts'.
+    docs = [StoredChunk(f"doc-{d}", "", {"doc_id": f"doc-{d}"}) for d in range(n // 500 + 1)]
+    index = KeywordIndex([docs[i // 500] for i in range(n)], arrays=arrays)
+    sample = list(_texts(1000, vocab, weights, rng))
+    text_mb = sum(sys.getsizeof(t) for t in sample) / len(sample) * n / 2**20
+    qtexts = [" ".join(rng.choice(vocab[:2000], size=int(rng.integers(4, 10))))
+              for _ in range(queries)]
+    index.search(qtexts[0], 30)
+    keyword = []
+    for q in qtexts:
+        t1 = time.perf_counter()
+        index.search(q, 30)
+        keyword.append(time.perf_counter() - t1)
+    del index, arrays
+    matrix = np.concatenate([_unit_vectors(min(100_000, n - i), rng)
+                             for i in range(0, n, 100_000)])
+    dense = []
+    for v in _unit_vectors(min(queries, 50), rng):
+        t1 = time.perf_counter()
+        np.argpartition(-(matrix @ v), 30)[:30]
+        dense.append(time.perf_counter() - t1)
+    mem = rss_mb()
+    return {"chunks": n, "keyword_build_s": round(build_s, 1),
+            "keyword_index_mb": round(index_mb, 1),
+            "keyword_build_rss_over_base_mb": round((built.get("rss_mb") or 0) - base, 1),
+            "texts_as_python_str_mb": round(text_mb, 1), "keyword": percentiles_ms(keyword),
+            "exact_dense": percentiles_ms(dense), "rss_mb": mem.get("rss_mb"),
+            "peak_rss_mb": mem.get("peak_rss_mb")}
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 4:
+    if len(sys.argv) == 4 and sys.argv[1] == "--keyword":
+        from assistant.offline import enforce_offline
+
+        enforce_offline()
+        print(json.dumps(keyword_child(int(sys.argv[2]), int(sys.argv[3]))))
+    elif len(sys.argv) == 4:
         from assistant.offline import enforce_offline
 
         enforce_offline()
         print(json.dumps(scale_child(int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))))
     else:
-        sys.exit("usage: python -m evals.bench.scale N FOLDER QUERIES")
+        sys.exit("usage: python -m evals.bench.scale N FOLDER QUERIES | --keyword N QUERIES")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -19,6 +20,11 @@ def bench(
         None, "--pdfs", exists=True, help="Also ingest these PDF files or folders (repeatable), "
                                           "for pages per second on real PDFs."),
     out_dir: Path = typer.Option(Path("bench"), "--out", help="Folder for the run's results."),
+    large: bool = typer.Option(False, "--large", help="Also the keyword index and exact dense "
+                                                      "search at 300k and 1M synthetic chunks "
+                                                      "(about 10 more minutes idle)."),
+    load: bool = typer.Option(False, "--load", help="Also 8 concurrent askers (2 app processes "
+                                                    "x 4) against one Chroma server, 30 s."),
 ):
     """Measure ingest, query latency, scale and embedding backends (in a temporary library)."""
     from evals.bench.report import golden_questions, save, to_markdown
@@ -29,6 +35,10 @@ def bench(
         [("starter corpus", STARTER_CORPUS)]
     sources += [(f"PDFs: {p.name}", p) for p in pdfs or ()]
     plan = (BenchPlan.quick if quick else BenchPlan.full)(sources)
+    if large:
+        plan = replace(plan, large_scales=(300_000, 1_000_000))
+    if load:
+        plan = replace(plan, load_seconds=30)
     labelled, note = golden_questions()
     if note:
         err.print(f"[yellow]{note}[/]")

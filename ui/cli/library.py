@@ -43,10 +43,11 @@ def ingest(
         out.print(table)
         secs = report.seconds
         if report.chunks_embedded:
-            rate = report.chunks_embedded / max(sum(secs.values()), 1e-9)
-            out.print(f"{report.chunks_embedded} chunks embedded at {rate:.1f} chunks/s "
-                      f"(parse {secs['parse']:.1f}s, chunk {secs['chunk']:.1f}s, "
-                      f"embed {secs['embed']:.1f}s, store {secs['store']:.1f}s)")
+            rate = report.chunks_embedded / max(report.wall_seconds, 1e-9)
+            out.print(f"{report.chunks_embedded} chunks embedded at {rate:.1f} chunks/s in "
+                      f"{report.wall_seconds:.1f}s (stages, side by side: parse "
+                      f"{secs['parse']:.1f}s, chunk {secs['chunk']:.1f}s, embed "
+                      f"{secs['embed']:.1f}s, store {secs['store']:.1f}s)")
         if report.ignored:
             out.print(f"Ignored {len(report.ignored)} file(s) of other types in folders.")
         for o in report.failed:  # one line each, never wrapped: the file and why

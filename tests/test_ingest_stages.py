@@ -1,0 +1,83 @@
+"""Ingest's stages side by side: order kept, memory bounded, the first error stops them all."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ingest.stages import Pipeline
+
+
+class PowerCut(Exception):
+    pass
+
+
+def test_every_item_goes_through_every_step_in_order():
+    written = []
+    with Pipeline([lambda x: x * 10, written.append], depth=1) as steps:
+        for i in range(50):
+            steps.put(i)
+    assert written == [i * 10 for i in range(50)]
+
+
+def test_a_stalled_last_step_holds_the_caller_back_so_memory_stays_bounded():
+    """With depth 1, a stalled writer lets the encoder take three groups (one it has written
+    to the writer's queue, one it is holding, the one the writer holds) and the caller hand
+    over one more; then the caller waits, however many files are left."""
+    release, handed, encoded = threading.Event(), [], []
+
+    def encode(item):
+        encoded.append(item)
+        return item
+
+    with Pipeline([encode, lambda _item: release.wait(30)], depth=1) as steps:
+        caller = threading.Thread(target=lambda: [steps.put(i) or handed.append(i)
+                                                  for i in range(100)])
+        caller.start()
+        deadline = time.monotonic() + 30
+        while len(encoded) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # time to go further, were anything unbounded
+        stalled = (len(encoded), len(handed))
+        release.set()
+        caller.join(30)
+    assert stalled == (3, 4)
+    assert encoded == list(range(100)) and handed == list(range(100))
+
+
+def test_a_failing_step_stops_the_others_and_its_error_reaches_the_caller():
+    written, seen = [], []
+
+    def write(item):
+        if item == 3:
+            raise PowerCut(f"item {item}")
+        written.append(item)
+
+    with pytest.raises(PowerCut, match="item 3"):
+        with Pipeline([lambda x: seen.append(x) or x, write], depth=1) as steps:
+            for i in range(1000):
+                steps.put(i)
+    assert written == [0, 1, 2], "nothing after the failed item is written"
+    assert len(seen) < 10, "the first step went on long after the last one failed"
+
+
+def test_an_error_on_the_callers_side_stops_the_steps_after_the_item_in_hand():
+    started, finished = threading.Event(), []
+    release = threading.Event()
+
+    def write(item):
+        started.set()
+        release.wait(10)
+        finished.append(item)
+
+    with pytest.raises(PowerCut):
+        with Pipeline([lambda x: x, write], depth=1) as steps:
+            steps.put(1)
+            steps.put(2)
+            started.wait(10)
+            release.set()
+            raise PowerCut("the caller failed")
+    assert finished[:1] == [1], "the item being written was finished"
+    assert all(t.name != "stage-1" for t in threading.enumerate()), "a step thread is left"
