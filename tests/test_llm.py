@@ -86,8 +86,10 @@ def test_a_faithful_reply_is_kept_with_its_citation_and_streamed(corpus_library)
 def test_a_made_up_sentence_is_marked_unsupported_and_dropped_when_asked(corpus_library, drop):
     settings = with_llm(corpus_library.settings, llm_drop_unsupported=drop)
     passages = build_assistant(settings, library=corpus_library).retrieve(EXPORT).passages
-    a, b = passage_sentences(passages[0].text)[0]
-    faithful = f"{passages[0].text[a:b]} [1]"
+    text = passages[0].text
+    a, b = next((a, b) for a, b in passage_sentences(text)
+                if not text[a:b].endswith("?") and len(text[a:b].split()) >= 6)
+    faithful = f"{text[a:b]} [1]"
     reply = f"{faithful}\n\n{MADE_UP}"
     assistant = build_assistant(settings, library=corpus_library, chat_model=fake_model(reply))
 

@@ -350,7 +350,8 @@ def poll(url: str, seconds: float) -> str:
 
 
 def run_app_session(port: int, timeout: float) -> str:
-    """Open a session over the app's websocket, as a browser does, and run the script once."""
+    """Open a session over the app's websocket, as a browser does, and run the script once
+    (through the rerun that the root page's switch to Ask asks for)."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from websockets.sync.client import connect
@@ -365,5 +366,7 @@ def run_app_session(port: int, timeout: float) -> str:
             msg = ForwardMsg()
             msg.ParseFromString(ws.recv(timeout=deadline - time.monotonic()))
             if msg.WhichOneof("type") == "script_finished":
-                return ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
+                status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
+                if status != "FINISHED_EARLY_FOR_RERUN":  # "/" switches to the Ask page
+                    return status
     return "timed out"

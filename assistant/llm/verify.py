@@ -120,7 +120,7 @@ def passage_sentences(text: str) -> list[tuple[int, int]]:
         m = LIST_MARK.match(text[a:b])
         if m:
             a += m.end()
-        if a < b and not is_instruction(text[a:b]):
+        if a < b and not is_instruction(text[a:b]) and not NUMBER_ONLY.match(text[a:b]):
             out.append((a, b))
     return out
 
