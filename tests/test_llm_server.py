@@ -183,6 +183,17 @@ def test_an_out_of_scope_question_never_reaches_the_model(library, server):
     assert answer.declined and len(server.requests) == sent
 
 
+def test_a_loosely_matched_question_is_not_sent_to_the_model(library, server):
+    sent = len(server.requests)
+
+    answer = ask(library, server, "good", question="What should the legal team of a company "
+                                                    "check?")
+
+    assert answer.weak_match and (answer.mode, answer.fallback) == ("extractive", "weak_match")
+    assert len(server.requests) == sent and answer.citations
+    assert "matches this question only loosely, so no answer was generated" in answer.notice
+
+
 def test_a_json_batch_reports_the_fallback_and_goes_on_after_a_bad_reply(library, server,
                                                                          tmp_path):
     env = {"HRDD_LLM_PROVIDER": "openai", "HRDD_LLM_BASE_URL": server.url,
