@@ -121,7 +121,7 @@ class Assistant:
                 timings.update(answer.timings)
                 timings["total"] = time.perf_counter() - started
                 return replace(answer, notice=_join(notice, answer.notice), passages=passages,
-                               weak_match=found.weak, timings=timings)
+                               timings=timings)
             except LLMFailure as failure:
                 fallback = failure.reason
                 notice = _join(notice, failure.notice)

@@ -56,9 +56,6 @@ class LLMFailure(Exception):
         return fallback_notice(self.reason, self.detail)
 
 
-LLMUnavailable = LLMFailure  # the name callers used before reasons were told apart
-
-
 def fallback_notice(reason: str, detail: str = "") -> str:
     what = REASONS.get(reason, "The language model's answer could not be used")
     detail = f" ({detail})" if detail else ""
