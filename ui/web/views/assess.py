@@ -29,10 +29,10 @@ S = st.session_state
 
 def main() -> None:
     user = signin.current_user()
-    if not any(user.may(p) for p in (Permission.ASSESS, Permission.DECIDE)):
-        signin.require(user, Permission.ASSESS, "deal-list")
-    records = resources.records()
     linked = st.query_params.get("session")
+    if not any(user.may(p) for p in (Permission.ASSESS, Permission.DECIDE)):
+        signin.require(user, Permission.ASSESS, "deal-view", linked or "")
+    records = resources.records()
     if linked and linked != S.get("assess_link"):  # a link to one session (/assess?session=ID)
         S.update(assess_id=linked, assess_link=linked, assess_who="", assess_step=0,
                  assess_indicators=None)
