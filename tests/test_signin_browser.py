@@ -327,3 +327,23 @@ def test_a_forged_identity_header_from_an_untrusted_address_is_refused_and_logge
     refused = records.events(action="sign-in-refused")
     records.close()
     assert refused and "127.0.0.1" in refused[0].detail and not refused[0].allowed
+
+
+def test_a_forged_or_expired_sign_in_cookie_is_refused_and_logged(browser, signed_app):  # noqa: F811
+    url, data = signed_app
+    context = browser.new_context()
+    context.add_cookies([{"name": "_streamlit_user", "value": "forged-or-expired",
+                          "url": url}])
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    try:
+        page.goto(url + "/library")
+        page.get_by_text("the sign-in cookie is not valid").wait_for()
+        assert page.get_by_role("button", name="Sign in").count()  # offered a fresh sign-in
+        assert not page.get_by_role("heading", name="Documents").count()
+    finally:
+        context.close()
+    records = _records(data)
+    refused = records.events(action="sign-in-refused")
+    records.close()
+    assert refused and "cookie is not valid" in refused[0].detail

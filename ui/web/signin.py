@@ -32,7 +32,7 @@ def current_user() -> User:
             return user_from_proxy(st.context.headers, _peer(), s, records.roles_of)
         if st.user.is_logged_in:
             return user_from_claims(st.user.to_dict(), s, records.roles_of)
-        if AUTH_COOKIE in st.context.cookies:  # a cookie Streamlit did not accept
+        if _has_auth_cookie():  # a cookie Streamlit did not accept
             raise NotSignedIn("the sign-in cookie is not valid (expired, or signed with "
                               "another secret)")
     except NotSignedIn as exc:
@@ -91,8 +91,12 @@ def _refused(records, reason: str) -> None:
         records.record("(not signed in)", "sign-in-refused", "", reason, allowed=False)
         S["signin_logged"] = reason
     st.error(f"Not signed in: {ui.inline(reason)}", icon=":material/block:")
-    if AUTH_COOKIE in st.context.cookies and st.user.is_logged_in is False:
+    if _has_auth_cookie():
         st.caption("Sign in again below.")
+
+
+def _has_auth_cookie() -> bool:
+    return any(name.startswith(AUTH_COOKIE) for name in st.context.cookies)
 
 
 def _peer() -> str | None:
