@@ -91,8 +91,9 @@ def approve(library, reviews: DocumentReviews, user: User, review_id: str, *,
         reviews.fail(review_id, done.reason)
         if saved is not None and saved.created:
             saved.path.unlink(missing_ok=True)  # a file that cannot go in stays out
+    note = saved.note if saved is not None and done.outcome != "failed" else ""
     return UploadOutcome(name, done.outcome, done.doc_id or review.doc_id, review.title,
-                         done.chunks, done.reason)
+                         done.chunks, done.reason or note)
 
 
 def reject(reviews: DocumentReviews, user: User, review_id: str, note: str = "") -> Review:
