@@ -20,6 +20,7 @@ from rich.table import Table
 
 from assistant.settings import Settings
 from ui.cli.assess_walk import show_decision, walk, write_report
+from ui.cli.common import fail
 from ui.cli.common import out as console
 
 if TYPE_CHECKING:  # the assessment modules load SQLAlchemy and YAML: imported in the commands
@@ -286,9 +287,13 @@ def _records(settings: Settings, library_version: str) -> SessionRecords:
     """The session records; close them (`contextlib.closing`) to release the connections."""
     from assistant.assessments.sessions import open_records
     from assistant.datadir import private_sessions_file
+    from assistant.db import SchemaBehind
 
     private_sessions_file(settings)
-    return open_records(settings, library_version)
+    try:
+        return open_records(settings, library_version)
+    except SchemaBehind as exc:  # a shared database after a new version: `hrdd db upgrade`
+        fail(str(exc))
 
 
 def _indicators(path: Path | None) -> CountryIndicators | None:

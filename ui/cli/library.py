@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from assistant.settings import PROJECT_ROOT, STARTER_CORPUS, Settings
-from ui.cli.common import err, fail, ingest_with_progress, open_library, out
+from ui.cli.common import check_database, err, fail, ingest_with_progress, open_library, out
 
 library_app = typer.Typer(help="List or remove documents in the library.", no_args_is_help=True)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -111,6 +111,7 @@ def up(
              "machine only (127.0.0.1); for several users see 'Deploy for several users' in "
              "the README.", 2)
     settings = Settings()
+    check_database(settings)  # before the library: a shared database a version behind stops
     report = ingest_with_progress(settings, [STARTER_CORPUS], prune=True)
     changed = [o for o in report.outcomes if o.outcome != "unchanged"]
     docs = open_library(settings).store.documents()
