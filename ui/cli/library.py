@@ -108,8 +108,8 @@ def up(
     if host not in LOOPBACK:
         fail(f"refusing to listen on {host}: the app has no sign-in, so anyone who reached it "
              "could read every deal assessment and change the library. It listens on this "
-             "machine only (127.0.0.1); for several users see 'Deploy for several users' in "
-             "the README.", 2)
+             "machine only (127.0.0.1); for several users see 'Deploy for your company' in "
+             "the README (docs/deployment.md).", 2)
     settings = Settings()
     check_database(settings)  # before the library: a shared database a version behind stops
     report = ingest_with_progress(settings, [STARTER_CORPUS], prune=True)
