@@ -57,7 +57,7 @@ def legacy_database(url: str, drop: tuple[str, ...] = ()) -> None:
     engine = db.new_engine(url)
     try:
         with engine.begin() as conn:
-            config = db._config()
+            config = db.alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "0001")
             for name in ("alembic_version", *drop):

@@ -106,7 +106,7 @@ def upgrade(engine: Engine) -> tuple[SchemaStatus, SchemaStatus]:
         before = status_on(conn, engine)
         if not before.known:
             raise SchemaBehind(before.describe())
-        config = _config()
+        config = alembic_config()
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     return before, status(engine)
@@ -127,17 +127,20 @@ def head() -> str:
     """The revision this version of the app needs."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 @lru_cache(maxsize=1)
 def _revisions() -> frozenset[str]:
     from alembic.script import ScriptDirectory
 
-    return frozenset(s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions())
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return frozenset(s.revision for s in scripts.walk_revisions())
 
 
-def _config():
+def alembic_config():
+    """Alembic's configuration for the migrations here; env.py takes the connection from
+    `config.attributes["connection"]`."""
     from alembic.config import Config
 
     config = Config()
