@@ -24,7 +24,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    create_engine,
     delete,
     func,
     select,
@@ -33,13 +32,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.answer import Answer, AnswerParts, Citation
-from assistant.assessments.sessions import _create_sqlite_folder, _utc
+from assistant.assessments.sessions import _utc
+from assistant.db import open_database
 
 TITLE_CHARS = 80
 
 
 class _Base(DeclarativeBase):
     pass
+
+
+TABLES = _Base.metadata  # created and changed by the migrations (assistant/db)
 
 
 class _ConversationRow(_Base):
@@ -111,9 +114,7 @@ class ConversationRecords:
     """Save, list, reopen, rename, delete and export conversations; store feedback votes."""
 
     def __init__(self, url: str):
-        _create_sqlite_folder(url)
-        self.engine = create_engine(url)
-        _Base.metadata.create_all(self.engine)
+        self.engine = open_database(url)  # SchemaBehind if the schema is not up to date
 
     def close(self) -> None:
         self.engine.dispose()

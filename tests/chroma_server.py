@@ -45,30 +45,36 @@ def heartbeat(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def start_chroma(data: Path, port: int, log: Path) -> subprocess.Popen:
+    """`chroma run` on 127.0.0.1:`port` keeping its data in `data`, once its heartbeat answers
+    (its output in `log`); stop it with `tests.processes.stop`."""
+    url = f"http://127.0.0.1:{port}"
+    # Chroma's product telemetry is off by default in the Rust server; the switch is set
+    # anyway so no version of it reports anything from a test run.
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "NO_COLOR": "1"}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [str(_chroma_command()), "run", "--path", str(data), "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + START_SECONDS
+    while not heartbeat(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            detail = log.read_text(errors="replace")[-2000:]
+            pytest.fail(f"the Chroma server did not start on {url}:\n{detail}")
+        time.sleep(0.2)
+    return proc
+
+
 @pytest.fixture(scope="session")
 def chroma_url() -> Iterator[str]:
     """The http:// URL of a fresh Chroma server that keeps its data in a temporary folder."""
     folder = Path(tempfile.mkdtemp(prefix="hrdd-chroma-"))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed in the finally below
-    # Chroma's product telemetry is off by default in the Rust server; the switch is set
-    # anyway so no version of it reports anything from a test run.
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [str(_chroma_command()), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    proc = start_chroma(folder / "data", port, folder / "server.log")
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while not heartbeat(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                detail = (folder / "server.log").read_text(errors="replace")[-2000:]
-                pytest.fail(f"the Chroma server did not start on {url}:\n{detail}")
-            time.sleep(0.2)
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
-        log.close()
         shutil.rmtree(folder, ignore_errors=True)

@@ -75,12 +75,23 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def create_database(server_url: str) -> str:
-    """A new empty database on the test server, so each test starts clean; its URL."""
+def create_database(server_url: str, schema: bool = True) -> str:
+    """A new database on the test server, so each test starts clean; its URL. With `schema`
+    it holds the app's tables, as `hrdd db upgrade` leaves it (the app refuses a PostgreSQL
+    database whose schema is behind); without, it is empty."""
     import psycopg
+
+    from assistant import db
 
     name = f"t_{uuid.uuid4().hex[:12]}"
     plain = server_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
+    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    if schema:
+        engine = db.new_engine(url)
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
+    return url

@@ -7,13 +7,14 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from assistant.access.identity import User
 from assistant.access.roles import Role, parse_role
-from assistant.access.tables import AccessBase, AuditRow, RoleRow
-from assistant.assessments.sessions import _create_sqlite_folder, _utc
+from assistant.access.tables import AuditRow, RoleRow
+from assistant.assessments.sessions import _utc
+from assistant.db import open_database
 
 AUDIT_FIELDS = ("at", "who", "action", "target", "detail", "allowed")
 
@@ -44,9 +45,7 @@ class AccessRecords:
     """Granted roles and the audit of shared changes, in one SQLAlchemy database."""
 
     def __init__(self, url: str):
-        _create_sqlite_folder(url)
-        self.engine = create_engine(url)
-        AccessBase.metadata.create_all(self.engine)
+        self.engine = open_database(url)  # SchemaBehind if the schema is not up to date
 
     def close(self) -> None:
         self.engine.dispose()

@@ -14,11 +14,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, create_engine, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.assessments.assessment import Assessment
@@ -26,11 +24,15 @@ from assistant.assessments.changes import Change, diff_assessments
 from assistant.assessments.persisted import exported, restore_assessment
 from assistant.assessments.playbook import parse_playbook
 from assistant.assessments.signoff import SignOff, Verdict, sign_off, signoff_status
+from assistant.db import open_database
 from assistant.settings import Settings, app_version
 
 
 class _Base(DeclarativeBase):
     pass
+
+
+TABLES = _Base.metadata  # created and changed by the migrations (assistant/db)
 
 
 class _SessionRow(_Base):
@@ -106,11 +108,9 @@ class SessionRecords:
     """Create, save, resume, list and export assessment sessions in one database."""
 
     def __init__(self, url: str, *, app_version: str, library_version: str):
-        _create_sqlite_folder(url)
-        self.engine = create_engine(url)
+        self.engine = open_database(url)  # SchemaBehind if the schema is not up to date
         self.app_version = app_version
         self.library_version = library_version
-        _Base.metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -263,8 +263,3 @@ def _utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every moment stored here was UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
-
-def _create_sqlite_folder(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from assistant.settings import Settings
 from ui.cli.assess_walk import show_decision, walk, write_report
+from ui.cli.common import fail
 from ui.cli.common import out as console
 
 if TYPE_CHECKING:  # the assessment modules load SQLAlchemy and YAML: imported in the commands
@@ -289,12 +290,16 @@ def _records(settings: Settings, library_version: str) -> SessionRecords:
     which reads them all, needs the admin role (see `hrdd users`)."""
     from assistant.assessments.sessions import open_records
     from assistant.datadir import private_sessions_file
+    from assistant.db import SchemaBehind
     from ui.cli.users import require
 
     require(settings, "administer", "assess-cli", log=False)
 
     private_sessions_file(settings)
-    return open_records(settings, library_version)
+    try:
+        return open_records(settings, library_version)
+    except SchemaBehind as exc:  # a shared database after a new version: `hrdd db upgrade`
+        fail(str(exc))
 
 
 def _indicators(path: Path | None) -> CountryIndicators | None:

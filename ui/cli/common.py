@@ -27,6 +27,19 @@ def open_library(settings: Settings):
     return build_library(settings)
 
 
+def check_database(settings: Settings) -> None:
+    """Stop with the reason when the app's database schema is behind (`hrdd db upgrade`); a
+    SQLite file is brought up to date instead."""
+    from assistant.datadir import private_sessions_file
+    from assistant.db import SchemaBehind, open_database
+
+    private_sessions_file(settings)
+    try:
+        open_database(settings.sessions_url).dispose()
+    except SchemaBehind as exc:
+        fail(str(exc))
+
+
 def ingest_with_progress(settings: Settings, paths: list[Path], *, prune: bool = False,
                          rebuild: bool = False, wait: bool = False, quiet: bool = False):
     """`ingest.pipeline.ingest` with a progress bar on stderr; the IngestReport, or an error exit."""

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from assistant.settings import PROJECT_ROOT, STARTER_CORPUS, Settings
-from ui.cli.common import err, fail, ingest_with_progress, open_library, out
+from ui.cli.common import check_database, err, fail, ingest_with_progress, open_library, out
 from ui.cli.users import require
 
 library_app = typer.Typer(help="List or remove documents in the library.", no_args_is_help=True)
@@ -129,6 +129,7 @@ def up(
              "HRDD_SIGN_IN=oidc (with your identity provider in .streamlit/secrets.toml) or "
              "HRDD_SIGN_IN=proxy (with HRDD_TRUSTED_PROXIES); see docs/deployment.md. Without "
              "sign-in the app listens on this machine only (127.0.0.1).", 2)
+    check_database(settings)  # before the library: a shared database a version behind stops
     report = ingest_with_progress(settings, [STARTER_CORPUS], prune=True)
     changed = [o for o in report.outcomes if o.outcome != "unchanged"]
     docs = open_library(settings).store.documents()

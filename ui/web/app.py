@@ -44,6 +44,9 @@ pages = [
             url_path="evaluation"),
 ]
 page = st.navigation(pages, position="top")
+if behind := resources.schema_behind():  # a new version on a shared database: no page runs
+    st.error(components.inline(behind), icon=":material/database:")
+    st.stop()
 # Our own layout rules only (no document text): less empty space above each page, and the
 # sidebar's step list aligned left like a list.
 st.html("""<style>

@@ -45,6 +45,23 @@ def conversations():
     return _conversations(settings().sessions_url)
 
 
+def schema_behind() -> str | None:
+    """Why the app must stop: the shared database's schema is not this version's (run
+    `hrdd db upgrade`); None when it is, or when the database is unreachable (the pages that
+    need it say so)."""
+    import logging
+
+    from assistant.db import SchemaBehind
+
+    try:
+        conversations()
+    except SchemaBehind as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - Ask still answers without the database
+        logging.getLogger(__name__).warning("database unavailable", exc_info=exc)
+    return None
+
+
 def reports_dir() -> Path:
     """Where evaluation reports are written and read: HRDD_REPORTS_DIR, else evals/reports."""
     from evals.report import REPORTS_DIR
