@@ -79,7 +79,8 @@ def replicas(tmp_path_factory, chroma_url, postgres_url):  # noqa: F811
         served.stop()
 
 
-def upload(page, url: str, name: str, content: bytes) -> None:
+def upload(page, url: str, name: str, content: bytes, settle: bool = True) -> None:
+    """Add a Markdown file on the Library page; `settle`: wait until its ingest has ended."""
     page.goto(f"{url}/library")
     page.get_by_role("heading", name="Add documents").wait_for()
     idle(page)
@@ -87,7 +88,8 @@ def upload(page, url: str, name: str, content: bytes) -> None:
         {"name": name, "mimeType": "text/markdown", "buffer": content})
     page.get_by_text(name).first.wait_for()  # a short name: a long one is shown cut
     page.get_by_role("button", name="Add to library").click()
-    idle(page)
+    if settle:
+        idle(page)
 
 
 def test_a_document_uploaded_through_one_replica_is_cited_by_the_other(browser, replicas):  # noqa: F811
@@ -158,7 +160,7 @@ def test_an_ingest_running_on_one_replica_refuses_an_upload_on_the_other(browser
     context_b, page_b = visit(browser, f"{replicas.url['b']}/library")
     paused = False
     try:
-        upload(page_a, replicas.url["a"], "handbook.md", long_guide())
+        upload(page_a, replicas.url["a"], "handbook.md", long_guide(), settle=False)
         # the progress bar names the file: its ingest holds the lock now
         page_a.get_by_text(re.compile(r"^Reading handbook\.md \(1 of 1\)$")).wait_for()
         os.kill(replicas.proc["a"].pid, signal.SIGSTOP)  # replica A holds it, paused mid-ingest
