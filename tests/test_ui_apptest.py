@@ -481,6 +481,19 @@ def test_an_answers_markers_link_to_its_listed_sources_and_to_nothing_else():
     assert answer_markdown("A line [1].") == "A line \\[1\\]\\.", "no sources: no links"
 
 
+def test_a_form_label_reads_as_written_and_its_markup_stays_text():
+    """Streamlit reads a label out as the field's accessible name as it is: an escape before
+    a hyphen or a bracket is heard ("end backslash use")."""
+    from ui.web.components import label
+
+    assert label("Has the customer given a written end-use statement (one, or more)?") == \
+        "Has the customer given a written end-use statement (one, or more)?"
+    shown = label("- <b>x</b> [a](javascript:x) $y$ :red[z] **w**")
+    assert not re.search(r"(?<!\\)[<>\[\]$*:]", shown), shown
+    assert shown.startswith("\\- "), "no list"
+    assert label("1. First") == "1\\. First"
+
+
 @pytest.mark.slow
 def test_the_evaluation_page_says_how_to_run_one_when_there_is_no_report(corpus_app,
                                                                         monkeypatch, tmp_path):

@@ -494,6 +494,8 @@ def test_a_question_within_chosen_documents_cites_only_them(page, app_url):
 
 
 def test_a_pdf_citation_opens_the_pdf_at_its_page_with_the_quote_highlighted(page, app_url):
+    from playwright.sync_api import expect
+
     page.goto(f"{app_url}/ask")
     choose_documents(page, ["Acme export policy"])
     ask(page, PDF_QUESTION)
@@ -504,7 +506,9 @@ def test_a_pdf_citation_opens_the_pdf_at_its_page_with_the_quote_highlighted(pag
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("page 2 of 2").wait_for()
     idle(page)
-    marked = " ".join(dialog.locator("strong").first.inner_text().split())
+    mark = dialog.locator("strong").first
+    expect(mark).to_be_in_viewport()  # the highlight is in view, no scrolling to find it
+    marked = " ".join(mark.inner_text().split())
     assert "checks the end user against the sanctions lists" in marked, marked
     assert dialog.get_by_text("A sale to a security agency needs the approval").is_visible(), \
         "the whole page is shown, not only the quote"
@@ -623,11 +627,11 @@ def test_each_marker_in_an_answer_opens_its_source_by_click_and_by_keyboard(page
 
 
 def pick(page, question: str, label: str) -> None:
-    """Choose `label` for `question` (radio buttons) from the keyboard: Tab into the group,
-    Space checks the option in focus, the arrow keys move to the one wanted."""
-    tab_to(page, "el.type === 'radio' && el.closest('[data-testid=\"stRadio\"]')"
-                 ".querySelector('[data-testid=\"stWidgetLabel\"]').innerText.trim()"
-                 ".startsWith(arg)", question, presses=150)
+    """Choose `label` for `question` (radio buttons) from the keyboard: Tab into the group
+    (found by the name a screen reader reads out), Space checks the option in focus, the
+    arrow keys move to the one wanted."""
+    tab_to(page, "el.type === 'radio' && el.closest('[role=\"radiogroup\"]')"
+                 ".getAttribute('aria-label') === arg", question, presses=150)
     page.keyboard.press("Space")
     for _ in range(12):
         if focused(page, "el.checked && el.closest('label').innerText.trim() === arg", label):
@@ -669,9 +673,7 @@ def test_a_deal_assessment_runs_from_start_to_report_on_the_keyboard_alone(brows
                 if q.options:
                     pick(page, q.text, q.option(answers[q.id]).label)
                 else:
-                    tab_to(page, "el.tagName === 'INPUT' && el.closest('[data-testid="
-                                 "\"stTextInput\"]')?.querySelector('[data-testid="
-                                 "\"stWidgetLabel\"]').innerText.trim().startsWith(arg)",
+                    tab_to(page, "el.tagName === 'INPUT' && el.getAttribute('aria-label') === arg",
                            q.text, presses=150)
                     page.keyboard.type(answers[q.id])
             button(page, "Save and continue")

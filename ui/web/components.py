@@ -20,6 +20,7 @@ NOT_LEGAL_ADVICE = ("HRDD Assistant gives guidance drawn from its library, not l
 # Every ASCII punctuation mark CommonMark lets us escape, plus the ones Streamlit's
 # Markdown gives meaning to ($ for maths, : for emoji and colour directives).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=\"'^])")
+_LABEL_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:&])")
 _AUTOLINK = re.compile(r"(?i)https?(?=:)|www(?=\.)|@")
 _DANGLING_MARKER = re.compile(r"\n[ \t]*(?:\d{1,3}[.)]|[-*•])[ \t]*$")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -44,6 +45,15 @@ def md_escape(text: str) -> str:
     width space after "http(s)", "www" and "@" breaks each pattern and shows nothing.
     """
     return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\g<0>\u200b", str(text)))
+
+
+def label(text: str) -> str:
+    """A form field's label: shown as written, as `md_escape` does, but punctuation that is
+    inert in a one-line label ( ( ) - . ! + = ' " ) is left bare. Streamlit also reads the
+    label out as the field's accessible name (aria-label) as it is, so every escape is heard:
+    "end backslash use"."""
+    out = _LABEL_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\g<0>\u200b", " ".join(str(text).split())))
+    return re.sub(r"^(\d{0,9})([-+.)])", r"\1\\\2", out)  # "- ", "+ ", "1." or "2)" start a list
 
 
 def inline(text: str) -> str:
