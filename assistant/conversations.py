@@ -3,8 +3,9 @@
 Three tables beside the sessions: `conversations` (a title and when it changed),
 `conversation_turns` (one question and its answer, with the filters in force) and
 `feedback` (a thumb and an optional comment on one answer, with the settings in force so a
-reviewer can reproduce what the user saw). No table records who asked: the app has no
-accounts, and the library-gap view must not name anyone. Deleting a conversation deletes
+reviewer can reproduce what the user saw). A conversation belongs to the signed-in user who
+started it (`owner`; None without sign-in) and only they see it; feedback and the
+library-gap view name no one. Deleting a conversation deletes
 its turns; the feedback given on them stays (it carries its own copy of the question and
 answer), unlinked from the deleted turns.
 """
@@ -48,6 +49,7 @@ class _ConversationRow(_Base):
     title: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    owner: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
 
 
 class _TurnRow(_Base):
@@ -117,16 +119,20 @@ class ConversationRecords:
         self.engine.dispose()
 
     def add_turn(self, conversation_id: str | None, turn_id: str, answer: Answer,
-                 filters: dict) -> str:
+                 filters: dict, owner: str | None = None) -> str:
         """Save one answered question; a conversation is created with its first turn (titled
-        by its question). Returns the conversation's id."""
+        by its question). Returns the conversation's id. `owner` (every method's) is the
+        signed-in user id, None in an install without sign-in: a conversation is its
+        owner's alone."""
         now = datetime.now(UTC)
         with Session(self.engine) as db, db.begin():
             row = db.get(_ConversationRow, conversation_id) if conversation_id else None
+            if row is not None and row.owner != owner:  # never into another's conversation
+                row, conversation_id = None, None
             if row is None:
                 conversation_id = conversation_id or uuid.uuid4().hex[:12]
                 row = _ConversationRow(id=conversation_id, title=default_title(answer.question),
-                                       created_at=now, updated_at=now)
+                                       created_at=now, updated_at=now, owner=owner)
                 db.add(row)
                 db.flush()  # the conversation row before the turn that refers to it
             position = db.scalar(select(func.count()).where(
@@ -138,34 +144,36 @@ class ConversationRecords:
             row.updated_at = now
         return conversation_id
 
-    def list(self) -> tuple[Conversation, ...]:
-        """Every conversation (without its turns), the most recently changed first."""
+    def list(self, owner: str | None = None) -> tuple[Conversation, ...]:
+        """The owner's conversations (without their turns), the most recently changed first."""
         with Session(self.engine) as db:
             rows = db.scalars(select(_ConversationRow)
+                              .where(_ConversationRow.owner.is_(None) if owner is None
+                                     else _ConversationRow.owner == owner)
                               .order_by(_ConversationRow.updated_at.desc()))
             return tuple(Conversation(r.id, r.title, _utc(r.created_at), _utc(r.updated_at))
                          for r in rows)
 
-    def load(self, conversation_id: str) -> Conversation:
+    def load(self, conversation_id: str, owner: str | None = None) -> Conversation:
         with Session(self.engine) as db:
-            row = self._row(db, conversation_id)
+            row = self._row(db, conversation_id, owner)
             turns = db.scalars(select(_TurnRow).where(_TurnRow.conversation_id == row.id)
                                .order_by(_TurnRow.position))
             return Conversation(row.id, row.title, _utc(row.created_at), _utc(row.updated_at),
                                 tuple(SavedTurn(t.id, restore_answer(t.answer), t.filters,
                                                 _utc(t.at)) for t in turns))
 
-    def rename(self, conversation_id: str, title: str) -> None:
+    def rename(self, conversation_id: str, title: str, owner: str | None = None) -> None:
         title = " ".join(title.split())
         if not title:
             raise ValueError("title: a conversation needs a title; nothing was changed")
         with Session(self.engine) as db, db.begin():
-            self._row(db, conversation_id).title = title[:200]
+            self._row(db, conversation_id, owner).title = title[:200]
 
-    def delete(self, conversation_id: str) -> None:
+    def delete(self, conversation_id: str, owner: str | None = None) -> None:
         """Delete the conversation and its turns; feedback on them stays, unlinked."""
         with Session(self.engine) as db, db.begin():
-            row = self._row(db, conversation_id)
+            row = self._row(db, conversation_id, owner)
             turns = select(_TurnRow.id).where(_TurnRow.conversation_id == row.id)
             db.execute(update(_FeedbackRow).where(_FeedbackRow.turn_id.in_(turns))
                        .values(turn_id=None))
@@ -201,9 +209,10 @@ class ConversationRecords:
             return tuple(Gap(_utc(at), q, declined, tuple(a.get("nearest_doc_ids") or ()))
                          for at, q, declined, a in rows)
 
-    def _row(self, db: Session, conversation_id: str) -> _ConversationRow:
+    def _row(self, db: Session, conversation_id: str, owner: str | None = None
+             ) -> _ConversationRow:
         row = db.get(_ConversationRow, conversation_id)
-        if row is None:
+        if row is None or row.owner != owner:  # another's is as good as missing
             raise KeyError(f"no conversation with id {conversation_id!r}")
         return row
 

@@ -90,6 +90,19 @@ class Limits:
     max_question_chars: int
 
 
+@dataclass(frozen=True)
+class AccessSettings:
+    sign_in: str  # none (one person, loopback only), oidc or proxy
+    trusted_proxies: tuple[str, ...]
+    proxy_user_header: str
+    proxy_groups_header: str
+    groups_claim: str
+    group_roles: str
+    default_role: str
+    second_librarian: bool  # an upload needs a librarian other than its uploader
+    sign_in_hours: float
+
+
 class Settings(BaseSettings):
     """Every knob of HRDD Assistant; the README's configuration table lists them."""
 
@@ -129,6 +142,15 @@ class Settings(BaseSettings):
     max_pages: int = 2000
     parse_seconds: float = 60.0
     max_question_chars: int = 4000
+    sign_in: Literal["none", "oidc", "proxy"] = "none"
+    trusted_proxies: str = ""  # addresses (or networks) whose identity header is believed
+    proxy_user_header: str = "X-Forwarded-Email"
+    proxy_groups_header: str = "X-Forwarded-Groups"
+    groups_claim: str = "groups"  # the identity token's claim that lists the user's groups
+    group_roles: str = ""  # "group=role,...": roles given by identity-provider groups
+    default_role: Literal["reader", "none"] = "reader"  # for a signed-in user with no role
+    review: Literal["auto", "second-librarian", "one-step"] = "auto"
+    sign_in_hours: float = 12.0  # a sign-in older than this must be renewed
 
     @property
     def chunking(self) -> ChunkingSettings:
@@ -160,6 +182,15 @@ class Settings(BaseSettings):
     @property
     def limits(self) -> Limits:
         return Limits(self.max_file_mb, self.max_pages, self.parse_seconds, self.max_question_chars)
+
+    @property
+    def access(self) -> AccessSettings:
+        second = self.review == "second-librarian" or (self.review == "auto"
+                                                       and self.sign_in != "none")
+        return AccessSettings(self.sign_in, tuple(filter(None, (
+            p.strip() for p in self.trusted_proxies.split(",")))), self.proxy_user_header,
+            self.proxy_groups_header, self.groups_claim, self.group_roles, self.default_role,
+            second, self.sign_in_hours)
 
     @property
     def sessions_url(self) -> str:

@@ -46,6 +46,8 @@ class _SessionRow(_Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(40))
     state: Mapped[dict] = mapped_column(JSON)
+    owner: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
+    shared_with: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class _AuditRow(_Base):
@@ -77,6 +79,8 @@ class SessionSummary:
     signoff: str | None = None  # awaiting, approve, reject or more-information
     review_by: date | None = None  # an approved deal's review date
     previous_id: str | None = None  # the session this one re-assesses
+    owner: str | None = None  # the signed-in user id of who started it (None: no sign-in)
+    shared_with: tuple[str, ...] = ()  # user ids who may open it too
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,10 @@ class SessionRecords:
     def close(self) -> None:
         self.engine.dispose()
 
-    def create(self, assessment: Assessment, who: str) -> None:
-        """Store a new session and its first audit entry."""
+    def create(self, assessment: Assessment, who: str, owner: str | None = None) -> None:
+        """Store a new session and its first audit entry; `owner` is the signed-in user id
+        of who started it (the deal is private to them, the approvers and who they share
+        it with)."""
         with Session(self.engine) as db, db.begin():
             if db.get(_SessionRow, assessment.id) is not None:
                 raise ValueError(f"session {assessment.id} already exists")
@@ -122,7 +128,8 @@ class SessionRecords:
                 playbook_version=assessment.playbook.version,
                 playbook_text=assessment.playbook.text, deal=assessment.deal,
                 assessor=assessment.assessor, created_at=assessment.created, updated_at=now,
-                outcome=_outcome(assessment), state=assessment.state()))
+                outcome=_outcome(assessment), state=assessment.state(), owner=owner,
+                shared_with=[]))
             db.flush()  # the session row must exist before its audit rows refer to it
             self._audit(db, assessment.id, who, now, diff_assessments(None, assessment))
 
@@ -160,6 +167,22 @@ class SessionRecords:
         with Session(self.engine) as db:
             rows = db.scalars(select(_SessionRow).order_by(_SessionRow.updated_at.desc()))
             return tuple(_summary(r) for r in rows)
+
+    def summary(self, session_id: str) -> SessionSummary:
+        with Session(self.engine) as db:
+            return _summary(self._row(db, session_id))
+
+    def share(self, session_id: str, user_ids: list[str], who: str) -> None:
+        """Let these users (sign-in e-mail addresses) open the session; audited."""
+        ids = sorted({u.strip().lower() for u in user_ids if u.strip()})
+        with Session(self.engine) as db, db.begin():
+            row = self._row(db, session_id)
+            old = list(row.shared_with or [])
+            if old == ids:
+                return
+            row.shared_with = ids
+            self._audit(db, session_id, who, datetime.now(UTC),
+                        (Change("shared_with", old, ids, ""),))
 
     def audit_trail(self, session_id: str) -> tuple[AuditEntry, ...]:
         """The session's changes, oldest first."""
@@ -227,7 +250,8 @@ def _summary(row: _SessionRow) -> SessionSummary:
     previous = row.state.get("previous") or {}
     return SessionSummary(row.id, row.deal, row.assessor, row.playbook_id, _utc(row.created_at),
                           _utc(row.updated_at), row.outcome, status,
-                          approved.review_by if approved else None, previous.get("session_id"))
+                          approved.review_by if approved else None, previous.get("session_id"),
+                          row.owner, tuple(row.shared_with or ()))
 
 
 def _outcome(assessment: Assessment) -> str | None:

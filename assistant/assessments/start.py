@@ -48,20 +48,21 @@ def library_guidance(open_assistant: Callable[[], object]) -> GuidanceSource:
 
 
 def start_session(records, new: Assessment, who: str, guidance: GuidanceSource,
-                  filled: Assessment | None = None) -> Assessment:
+                  filled: Assessment | None = None, owner: str | None = None) -> Assessment:
     """Record a new session, then each step's guidance; the saved session is returned.
 
     `filled` is the same session with answers already given (an answers file): they are saved
     as the session's first changes, so the audit trail lists each one.
     """
-    records.create(new, who)
+    records.create(new, who, owner)
     done = (filled or new).fetch_guidance(guidance.find)
     records.save(done, who)
     return done
 
 
 def start_reassessment(records, earlier_id: str, assessor: str, guidance: GuidanceSource,
-                       playbooks: str | Path = PLAYBOOKS_DIR) -> Assessment:
+                       playbooks: str | Path = PLAYBOOKS_DIR,
+                       owner: str | None = None) -> Assessment:
     """Record a new session on the deal of session `earlier_id`, starting from its inputs
     under the current version of its playbook (or the one it used, if that is gone).
 
@@ -76,4 +77,4 @@ def start_reassessment(records, earlier_id: str, assessor: str, guidance: Guidan
     filled = reassess(earlier, assessor, playbook)
     blank = replace(filled, answers={}, country_facts={}, overrides={}, mitigations=(),
                     mitigable={})
-    return start_session(records, blank, assessor, guidance, filled)
+    return start_session(records, blank, assessor, guidance, filled, owner)

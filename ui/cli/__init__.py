@@ -11,7 +11,7 @@ import typer
 from assistant import datadir
 from assistant.offline import prepare_process
 from assistant.settings import Settings
-from ui.cli import ask, assess, bench, evaluate, library
+from ui.cli import ask, assess, bench, evaluate, library, users
 from ui.cli.common import err
 
 app = typer.Typer(help="HRDD Assistant: human-rights due diligence guidance with citations.",
@@ -24,6 +24,8 @@ app.add_typer(assess.app, name="assess")
 app.command("eval")(evaluate.evaluate)
 app.command("bench")(bench.bench)
 app.command()(library.up)
+app.add_typer(users.users_app, name="users")
+app.command("audit")(users.audit)
 
 
 def main() -> None:

@@ -283,9 +283,15 @@ def _date(text: str | None) -> date | None:
 
 
 def _records(settings: Settings, library_version: str) -> SessionRecords:
-    """The session records; close them (`contextlib.closing`) to release the connections."""
+    """The session records; close them (`contextlib.closing`) to release the connections.
+
+    With sign-in configured, deal records are private to their people: the command line,
+    which reads them all, needs the admin role (see `hrdd users`)."""
     from assistant.assessments.sessions import open_records
     from assistant.datadir import private_sessions_file
+    from ui.cli.users import require
+
+    require(settings, "administer", "assess-cli", log=False)
 
     private_sessions_file(settings)
     return open_records(settings, library_version)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from assistant.settings import PROJECT_ROOT, STARTER_CORPUS, Settings
 from ui.cli.common import err, fail, ingest_with_progress, open_library, out
+from ui.cli.users import require
 
 library_app = typer.Typer(help="List or remove documents in the library.", no_args_is_help=True)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -25,6 +26,7 @@ def ingest(
 ):
     """Add or update documents in the library."""
     settings = Settings()
+    user, records = require(settings, "curate", "ingest", " ".join(map(str, paths)), log=False)
     report = ingest_with_progress(settings, paths, prune=prune, rebuild=rebuild, wait=wait,
                                   quiet=as_json)
     if as_json:
@@ -53,6 +55,10 @@ def ingest(
         for o in report.failed:  # one line each, never wrapped: the file and why
             err.print(f"Not added: {o.path}: {o.reason}", soft_wrap=True, highlight=False,
                       markup=False)
+    if records is not None:
+        records.record(user, "rebuild" if rebuild else "ingest", " ".join(map(str, paths)),
+                       f"{len(report.outcomes) - len(report.failed)} files in, "
+                       f"{len(report.failed)} failed")
     raise typer.Exit(1 if report.failed else 0)
 
 
@@ -90,27 +96,39 @@ def library_remove(
     from ingest.lock import IngestBusy
     from ingest.pipeline import remove
 
+    settings = Settings()
+    user, records = require(settings, "curate", "remove", doc_id, log=False)
     try:
-        record = remove(open_library(Settings()), doc_id, wait=wait)
+        record = remove(open_library(settings), doc_id, wait=wait)
     except IngestBusy as e:  # an update of this document may be half-way: never remove then
         fail(str(e))
     if record is None:
         fail(f"no document '{doc_id}' in the library (see: hrdd library list)", 1)
+    if records is not None:
+        from assistant.access.reviews import DocumentReviews
+
+        DocumentReviews(records).removed(doc_id)
+        records.record(user, "remove", f"{record.title} ({doc_id})")
     out.print(f"Removed {doc_id}.")
 
 
 def up(
     no_browser: bool = typer.Option(False, "--no-app", help="Only prepare the library."),
     port: int = typer.Option(8501, help="Port for the app."),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (this machine only)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (another than this "
+                             "machine's only with sign-in configured)."),
 ):
     """Ingest the starter library if it is missing or out of date, then open the app."""
-    if host not in LOOPBACK:
-        fail(f"refusing to listen on {host}: the app has no sign-in, so anyone who reached it "
-             "could read every deal assessment and change the library. It listens on this "
-             "machine only (127.0.0.1); for several users see 'Deploy for several users' in "
-             "the README.", 2)
     settings = Settings()
+    problem = sign_in_problem(settings)
+    if problem:
+        fail(problem, 2)
+    if host not in LOOPBACK and settings.sign_in == "none":
+        fail(f"refusing to listen on {host}: no sign-in is configured, so anyone who reached "
+             "the app could read every deal assessment and change the library. Set "
+             "HRDD_SIGN_IN=oidc (with your identity provider in .streamlit/secrets.toml) or "
+             "HRDD_SIGN_IN=proxy (with HRDD_TRUSTED_PROXIES); see docs/deployment.md. Without "
+             "sign-in the app listens on this machine only (127.0.0.1).", 2)
     report = ingest_with_progress(settings, [STARTER_CORPUS], prune=True)
     changed = [o for o in report.outcomes if o.outcome != "unchanged"]
     docs = open_library(settings).store.documents()
@@ -121,13 +139,36 @@ def up(
     _launch_app(port, host)
 
 
+def sign_in_problem(settings: Settings) -> str | None:
+    """What is missing from the sign-in configuration, or None."""
+    if settings.sign_in == "proxy" and not settings.access.trusted_proxies:
+        return ("HRDD_SIGN_IN=proxy needs HRDD_TRUSTED_PROXIES: the address of the "
+                "authenticating proxy whose identity header the app may believe")
+    if settings.sign_in == "oidc":
+        import tomllib
+
+        secrets = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+        try:
+            auth = tomllib.loads(secrets.read_text(encoding="utf-8")).get("auth", {})
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            return f"HRDD_SIGN_IN=oidc needs {secrets} with an [auth] section: {exc}"
+        missing = [k for k in ("redirect_uri", "cookie_secret", "client_id", "client_secret",
+                               "server_metadata_url") if not auth.get(k)]
+        if missing:
+            return f"{secrets} [auth] is missing {', '.join(missing)} (see docs/deployment.md)"
+    return None
+
+
 def _launch_app(port: int, host: str) -> None:
     import os
     import subprocess
 
     app_file = Path(__file__).resolve().parent.parent / "web" / "app.py"
     out.print(f"Opening the app on http://{host}:{port} (Ctrl-C to stop) ...")
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    # FORWARDED_ALLOW_IPS empty: the server reports the real peer of each connection (not an
+    # X-Forwarded-For it was sent), which is what HRDD_TRUSTED_PROXIES is checked against.
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+           "FORWARDED_ALLOW_IPS": ""}
     sys.exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(app_file),
                               "--server.port", str(port), "--server.address", host],
                              env=env, cwd=PROJECT_ROOT))  # .streamlit/config.toml

@@ -20,7 +20,7 @@ from assistant.answer import DECLINE, LEGAL_NOTE, PART_HEADINGS, UNSUPPORTED, An
 from assistant.library.retriever import Filters
 from assistant.settings import app_version
 from ui.web import components as ui
-from ui.web import resources, source_page
+from ui.web import library_review, resources, source_page
 
 log = logging.getLogger(__name__)
 DIRECTION = {"yes": ("Verdict: yes", "green"), "no": ("Verdict: no", "red"),
@@ -118,9 +118,17 @@ def details(turn: Turn) -> None:
     if a.unsupported:
         st.markdown(f"**{ui.inline(UNSUPPORTED)}**\n\n"
                     + "\n".join(f"- {ui.inline(s)}" for s in a.unsupported))
-    ui.citations(a.citations, more=lambda c: source_page.open_button(c, turn.id),
+    ui.citations(a.citations, more=lambda c: _source_extras(c, turn.id),
                  prefix=sources_prefix(turn.id))
     _feedback(turn)
+
+
+def _source_extras(c, turn_id: str) -> None:
+    """Under a citation: where the document came from, and the PDF at its page."""
+    record = resources.library().store.document(c.doc_id)
+    if record is not None:
+        st.caption(f"Provenance: {ui.inline(library_review.provenance(record))}")
+    source_page.open_button(c, turn_id)
 
 
 def _feedback(turn: Turn) -> None:

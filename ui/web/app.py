@@ -13,7 +13,7 @@ import streamlit as st
 
 from assistant import datadir
 from assistant.offline import prepare_process
-from ui.web import components, resources
+from ui.web import components, resources, signin
 
 prepare_process(resources.settings().embedding_threads)  # the process edge
 HERE = Path(__file__).resolve().parent
@@ -55,9 +55,12 @@ st.html("""<style>
 [data-testid="stSidebar"] [data-testid="stBaseButton-tertiary"] p { text-align: left; }
 </style>""")
 
+user = signin.current_user()  # with sign-in configured: nobody past here unsigned
+
 with st.sidebar:
     st.markdown("### :material/balance: HRDD Assistant")
     st.caption("Human-rights due diligence guidance, with citations.")
+    signin.sidebar(user)
     status = st.container()
 
 page.run()

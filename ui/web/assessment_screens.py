@@ -15,6 +15,7 @@ from assistant.assessments.decision import Outcome, Risk
 from assistant.assessments.reassessment import changes_since
 from assistant.assessments.report import OUTCOME_TITLES, render_html, render_markdown
 from ui.web import components as ui
+from ui.web import resources, signin
 from ui.web.signoff_screen import reassess_panel, signoff_panel
 
 BANNERS = {Outcome.PROCEED: (st.success, ":material/check_circle:"),
@@ -28,6 +29,11 @@ S = st.session_state
 def go(index: int) -> None:
     S["assess_step"] = index
     st.rerun()
+
+
+def _exported(a: Assessment, kind: str) -> None:
+    """Who downloaded a deal report goes into the shared audit log."""
+    resources.access().record(signin.current_user(), "deal-export", f"{a.deal} ({a.id})", kind)
 
 
 def save_session(records, a: Assessment) -> bool:
@@ -174,10 +180,10 @@ def decision_screen(records, a: Assessment, index: int) -> None:
         st.download_button("Download report (Markdown)", render_markdown(a),
                            file_name=f"{name}.md", mime="text/markdown",
                            icon=":material/download:", type="primary", width="stretch",
-                           key="report-md")
+                           key="report-md", on_click=_exported, args=(a, "Markdown"))
         st.download_button("Download report (HTML)", render_html(a), file_name=f"{name}.html",
                            mime="text/html", icon=":material/download:", width="stretch",
-                           key="report-html")
+                           key="report-html", on_click=_exported, args=(a, "HTML"))
         st.markdown("#### Red flags")
         flags = a.red_flags()
         if not flags:

@@ -13,12 +13,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.markdown import answer_markdown, escape
 from ui.web import components as ui
-from ui.web import resources
+from ui.web import resources, signin
 from ui.web.answer_view import Turn, filters_from, stamp
 
 log = logging.getLogger(__name__)
 S = st.session_state
 SHOWN = 30  # conversations listed in the sidebar, the most recent first
+
+
+def _me() -> str | None:
+    """Whose conversations these are: the signed-in user (None without sign-in)."""
+    return signin.owner_id(signin.current_user())
 
 
 def opened() -> list[Turn]:
@@ -27,7 +32,7 @@ def opened() -> list[Turn]:
     wanted = st.query_params.get("conversation")
     if wanted and wanted != S.get("ask_conversation"):
         try:
-            saved = resources.conversations().load(wanted)
+            saved = resources.conversations().load(wanted, _me())
         except KeyError:
             st.warning(f"There is no saved conversation {ui.inline(wanted)}; it may have been "
                        "deleted.", icon=":material/search_off:")
@@ -44,7 +49,7 @@ def save(turn: Turn, filters: dict) -> None:
     """Keep the new turn; the first one creates the conversation and puts it in the URL."""
     try:
         cid = resources.conversations().add_turn(S.get("ask_conversation"), turn.id,
-                                                 turn.answer, filters)
+                                                 turn.answer, filters, _me())
     except SQLAlchemyError as exc:
         log.warning("conversation not saved", exc_info=exc)
         st.warning(f"This answer was not saved in the history: {ui.inline(exc)}")
@@ -62,7 +67,7 @@ def sidebar(turns: list[Turn]) -> None:
         if st.button("New conversation", icon=":material/add_comment:", width="stretch",
                      disabled=not turns):
             _open(None)
-        saved = store.list()
+        saved = store.list(_me())
         for c in saved[:SHOWN]:
             if c.id == current:
                 st.markdown(f":material/arrow_right: **{ui.inline(c.title)}**")
@@ -89,7 +94,7 @@ def _actions(current: str | None, title: str, turns: list[Turn]) -> None:
             new = st.text_input("New title", value=title, max_chars=200)
             if st.form_submit_button("Save title"):
                 try:
-                    resources.conversations().rename(current, new)
+                    resources.conversations().rename(current, new, _me())
                 except ValueError as exc:
                     st.error(ui.inline(exc))
                 else:
@@ -105,7 +110,7 @@ def _confirm_delete(conversation_id: str, title: str) -> None:
     st.markdown(f"**{ui.inline(title)}** and its answers will be deleted from the history. "
                 "Feedback already given on them is kept for the reviewers.")
     if ui.confirmed("ask_deleting", "Delete", ":material/delete:"):
-        resources.conversations().delete(conversation_id)
+        resources.conversations().delete(conversation_id, _me())
         _open(None)
 
 

@@ -99,3 +99,20 @@ def _conversations(url: str):
 
     private_sessions_file(settings())
     return open_conversations(settings())
+
+
+def access():
+    """Granted roles, the shared audit log and document reviews (the sessions' database)."""
+    return _access(settings().sessions_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _access(url: str):
+    from assistant.access.records import AccessRecords
+    from assistant.access.reviews import DocumentReviews
+    from assistant.datadir import private_sessions_file
+
+    private_sessions_file(settings())
+    records = AccessRecords(url)
+    records.reviews = DocumentReviews(records)
+    return records

@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
+from assistant.access.roles import Permission
 from assistant.assessments.assessment import Assessment
 from assistant.assessments.decision import Decision
 from assistant.assessments.signoff import VERDICT_TITLES, SignOff, Verdict, signoff_status
 from assistant.assessments.start import library_guidance, start_reassessment
 from ui.web import components as ui
-from ui.web import resources
+from ui.web import resources, signin
 
 VERDICTS = {Verdict.APPROVE: "Approve with conditions", Verdict.REJECT: "Reject",
             Verdict.MORE_INFORMATION: "Send back for more information"}
@@ -36,12 +37,16 @@ def signoff_panel(records, a: Assessment, decision: Decision) -> None:
         st.caption("The session is closed: nothing in it can change. Start a re-assessment "
                    "below when the deal comes back with new facts.")
         return
+    user = signin.current_user()
+    if not user.may(Permission.DECIDE):
+        st.info("This deal waits for a decision by senior management (an approver).",
+                icon=":material/pending:")
+        return
     st.caption(f"Escalated deals wait for a decision by senior management. The approver must "
                f"not be the assessor ({ui.inline(a.assessor)}); the decision, who, when and "
                "why go into the audit trail and the report.")
     with st.form(f"signoff-{a.id}"):
-        approver = st.text_input("Approver (senior management)", max_chars=200,
-                                 key="signoff-approver")
+        approver = signin.who_field(user, "Approver (senior management)", "signoff-approver")
         verdict = st.radio("Decision", list(VERDICTS), format_func=VERDICTS.get,
                            horizontal=True, key="signoff-verdict")
         rationale = st.text_area("Rationale (required)", max_chars=2000, key="signoff-why")
@@ -65,6 +70,7 @@ def signoff_panel(records, a: Assessment, decision: Decision) -> None:
                    added.splitlines(), "review_by": review_by}
     elif verdict is Verdict.MORE_INFORMATION:
         details = {"questions": questions.splitlines()}
+    signin.require(user, Permission.DECIDE, "sign-off", a.id)  # checked again on submit
     try:
         records.sign_off(a.id, verdict, approver, rationale, **details)
     except ValueError as exc:
@@ -90,13 +96,16 @@ def reassess_panel(records, a: Assessment) -> None:
     """Start a new session on this deal from this one (same deal, new facts)."""
     with st.expander("Re-assess this deal (new facts, renewal, upgrade)"):
         with st.form(f"reassess-{a.id}", border=False):
-            who = st.text_input("Your name (recorded in the audit trail)", max_chars=200,
-                                key="reassess-who")
+            user = signin.current_user()
+            who = signin.who_field(user, "Your name (recorded in the audit trail)",
+                                   "reassess-who")
             started = st.form_submit_button("Start a re-assessment", icon=":material/replay:")
         if not started:
             return
         try:
-            new = start_reassessment(records, a.id, who, library_guidance(resources.assistant))
+            signin.require(user, Permission.ASSESS, "reassess", a.id)
+            new = start_reassessment(records, a.id, who, library_guidance(resources.assistant),
+                                     owner=signin.owner_id(user))
         except ValueError as exc:
             st.error(ui.inline(exc))
             return

@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from assistant.access.deals import may_open, visible
+from assistant.access.identity import Refused
+from assistant.access.roles import Permission
 from assistant.assessments.assessment import Assessment, start_assessment
 from assistant.assessments.country_indicators import IndicatorError, parse_country_indicators
 from assistant.assessments.playbook import PlaybookError, list_playbooks
@@ -18,37 +21,57 @@ from assistant.assessments.playbook_records import Question, Step
 from assistant.assessments.start import library_guidance, start_session
 from ui.web import assessment_screens as screens
 from ui.web import components as ui
-from ui.web import resources
+from ui.web import resources, signin
 
 EXTRA_STEPS = ("Ratings", "Mitigations", "Decision")
 S = st.session_state
 
 
 def main() -> None:
-    records = resources.records()
+    user = signin.current_user()
     linked = st.query_params.get("session")
+    if not any(user.may(p) for p in (Permission.ASSESS, Permission.DECIDE)):
+        signin.require(user, Permission.ASSESS, "deal-view", linked or "")
+    records = resources.records()
     if linked and linked != S.get("assess_link"):  # a link to one session (/assess?session=ID)
         S.update(assess_id=linked, assess_link=linked, assess_who="", assess_step=0,
                  assess_indicators=None)
+    if signin.owner_id(user):  # signed in: every change is recorded under their name
+        S["assess_who"] = user.label
     session_id = S.get("assess_id")
     if session_id is None:
-        _start(records)
+        _start(records, user)
         return
     try:
+        _check_access(records, user, session_id)
         a = records.load(session_id)
-    except (KeyError, PlaybookError) as exc:
+    except (KeyError, PlaybookError, Refused) as exc:
         S["assess_id"] = None
         st.query_params.pop("session", None)
         st.error(ui.inline(exc.args[0] if exc.args else exc))
-        _start(records)
+        _start(records, user)
         return
     st.query_params["session"] = S["assess_link"] = a.id  # the address bar links to it
-    _session(records, a)
+    _session(records, a, user)
+
+
+def _check_access(records, user, session_id: str) -> None:
+    """Raise Refused (logged) unless `user` may open this deal; log each first view."""
+    deal = records.summary(session_id)
+    audit = resources.access()
+    if not may_open(user, deal):
+        audit.record(user, "deal-view", session_id, "refused: a deal is private to its "
+                     "assessor, those it is shared with and the approvers", allowed=False)
+        raise Refused(f"You may not open deal session {session_id}: it is private to its "
+                      "assessor, the people they shared it with and the approvers.")
+    if S.get("assess_viewed") != session_id:
+        audit.record(user, "deal-view", f"{deal.deal} ({session_id})")
+        S["assess_viewed"] = session_id
 
 
 # ----- starting or resuming
 
-def _start(records) -> None:
+def _start(records, user) -> None:
     ui.page_header("Deal assessment", "Walk a playbook step by step, with the library's "
                    "guidance beside each question, and end with a decision a manager can sign.",
                    ":material/fact_check:")
@@ -56,12 +79,15 @@ def _start(records) -> None:
     new, resume = st.tabs([":material/add_circle: New assessment",
                            ":material/history: Resume a session"])
     with new:
-        _new_form(records)
+        if user.may(Permission.ASSESS):
+            _new_form(records, user)
+        else:
+            st.info("Starting an assessment needs the assessor role.", icon=":material/info:")
     with resume:
-        _resume_form(records)
+        _resume_form(records, user)
 
 
-def _new_form(records) -> None:
+def _new_form(records, user) -> None:
     try:
         playbooks = {p.id: p for p in list_playbooks()}
     except PlaybookError as exc:
@@ -78,7 +104,7 @@ def _new_form(records) -> None:
     with st.form("assess_new"):
         deal = st.text_input("Deal name", max_chars=200,
                              placeholder="e.g. Core network upgrade for Borduria Telecom")
-        who = st.text_input("Your name (recorded in the audit trail)", max_chars=200)
+        who = signin.who_field(user, "Your name (recorded in the audit trail)")
         summary = st.text_area("One-paragraph summary of the deal (optional)", max_chars=2000)
         csv = st.file_uploader("Country indicators (optional CSV: country_code, indicator, "
                                "value, year, source, licence)", type=["csv"])
@@ -100,12 +126,13 @@ def _new_form(records) -> None:
         st.error(f"Cannot start: {ui.inline(exc)}")
         return
     with st.spinner("Finding the guidance for each step ..."):
-        a = start_session(records, a, who, library_guidance(resources.assistant))
+        a = start_session(records, a, who, library_guidance(resources.assistant),
+                          owner=signin.owner_id(user))
     _open(a.id, who.strip(), indicators)
 
 
-def _resume_form(records) -> None:
-    sessions = records.list()
+def _resume_form(records, user) -> None:
+    sessions = visible(user, records.list())
     if not sessions:
         st.info("No saved sessions yet.", icon=":material/info:")
         return
@@ -118,8 +145,8 @@ def _resume_form(records) -> None:
     with st.form("assess_resume"):
         chosen = st.selectbox("Session", list(by_id), key="assess_resume_id",
                               format_func=lambda i: f"{by_id[i].deal} ({i})")
-        who = st.text_input("Who is resuming (recorded in the audit trail)", max_chars=200,
-                            placeholder="Leave empty to continue as the assessor")
+        who = signin.who_field(user, "Who is resuming (recorded in the audit trail); leave "
+                               "empty to continue as the assessor")
         go = st.form_submit_button("Resume", type="primary", icon=":material/play_arrow:")
     if go and chosen:
         _open(chosen, who.strip() or by_id[chosen].assessor, None)
@@ -140,7 +167,24 @@ def _open(session_id: str, who: str, indicators) -> None:
 
 # ----- an open session
 
-def _session(records, a: Assessment) -> None:
+def _sharing(records, session_id: str, user) -> None:
+    """Who else may open this deal (signed-in installs; the deal's owner or an admin)."""
+    deal = records.summary(session_id)
+    if deal.owner is None or not (user.id == deal.owner or user.may(Permission.ADMINISTER)):
+        return
+    with st.popover("Share", icon=":material/share:"):
+        st.caption("The deal is private to you, the approvers and the people you add here.")
+        with st.form(f"share-{session_id}", border=False):
+            text = st.text_area("E-mail addresses, one per line",
+                                value="\n".join(deal.shared_with), key="assess_share")
+            if st.form_submit_button("Save", icon=":material/save:"):
+                records.share(session_id, text.splitlines(), user.label)
+                resources.access().record(user, "deal-share", session_id,
+                                          ", ".join(text.split()))
+                st.rerun()
+
+
+def _session(records, a: Assessment, user) -> None:
     steps = [s.title for s in a.playbook.steps] + list(EXTRA_STEPS)
     index = min(S.get("assess_step", 0), len(steps) - 1)
     ui.page_header("Deal assessment", icon=":material/fact_check:")
@@ -153,6 +197,7 @@ def _session(records, a: Assessment) -> None:
                        + (f" · re-assesses {a.previous.session_id}" if a.previous else "")
                        + (" · closed by sign-off" if a.closed_by else ""))
             st.caption(f"Link to this session: `/assess?session={a.id}`")
+            _sharing(records, a.id, user)
         if close.button("Close session", icon=":material/close:", width="stretch"):
             S["assess_id"] = None
             st.query_params.pop("session", None)

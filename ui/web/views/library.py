@@ -8,91 +8,86 @@ from pathlib import Path
 
 import streamlit as st
 
+from assistant.access.identity import Refused
+from assistant.access.roles import Permission
 from assistant.datadir import DiskFull
 from assistant.library.store import LibraryMismatch
-from assistant.settings import STARTER_CORPUS
+from ingest import reviewed
 from ingest.lock import IngestBusy
-from ingest.pipeline import FileOutcome, ingest, remove
-from ingest.uploads import UPLOADS, UnsafeUpload, save_upload
+from ingest.uploads import UPLOADS
 from ui.web import components as ui
-from ui.web import gaps, resources
+from ui.web import gaps, library_review, resources, signin
 
 S = st.session_state
 OUTCOME_ICONS = {"added": "🟢", "updated": "🔵", "unchanged": "⚪", "failed": "🔴",
-                 "removed": "🟠"}
+                 "removed": "🟠", "pending": "🟡"}
 
 
 def main() -> None:
+    user = signin.current_user()
+    curator = user.may(Permission.CURATE)
     ui.page_header("Library", "The guidance the assistant answers from: upload documents, "
-                   "check what is indexed, remove or rebuild.", ":material/library_books:")
+                   "check what is indexed, remove or rebuild." if curator else
+                   "The guidance the assistant answers from.", ":material/library_books:")
     flash = st.session_state.pop("library_flash", None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
     library = resources.library()
-    _upload(library)
+    if curator:  # a reader sees the documents only; the actions check the role again
+        _upload(library, user)
+        library_review.waiting(library, user)
     docs = library.store.documents()
     _documents(docs)
+    if not curator:
+        return
     left, right = st.columns(2, gap="large")
     with left:
-        _remove(library, docs)
+        _remove(library, docs, user)
     with right:
-        _rebuild(library)
+        _rebuild(library, user)
     gaps.missing(docs)
+    library_review.audit_log(user)
 
 
-def _upload(library) -> None:
+def _upload(library, user) -> None:
     limit = resources.settings().max_file_mb
+    second = resources.settings().access.second_librarian
     st.subheader("Add documents", anchor=False)
+    if second:
+        st.caption("An upload waits for review by another librarian before answers use it.")
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
             f"PDF or Markdown files, up to {limit:g} MB each", type=["pdf", "md", "markdown"],
             accept_multiple_files=True, max_upload_size=max(1, math.ceil(limit)),
             help="A PDF needs extractable text (scanned pages are not read). Markdown may "
                  "carry YAML front matter: title, kind, topics, publisher, year.")
-        submitted = st.form_submit_button("Add to library", type="primary",
-                                          icon=":material/upload_file:")
+        submitted = st.form_submit_button("Send for review" if second else "Add to library",
+                                          type="primary", icon=":material/upload_file:")
     if submitted and not files:
         st.warning("Choose one or more files first.")
     elif submitted:
-        rows = _ingest_uploads(library, files)
-        st.session_state["library_outcomes"] = rows
+        st.session_state["library_outcomes"] = _ingest_uploads(library, user, files, second)
     rows = st.session_state.get("library_outcomes")
     if rows:
         _outcomes(rows)
 
 
-def _ingest_uploads(library, files) -> list[dict]:
-    """Check and save each upload under <data_dir>/uploads, then ingest the saved ones.
-
-    Files this submission saved are deleted again if they cannot be read, or if the ingest is
-    refused (another one is running): a file left in uploads would slip in at the next rebuild.
-    """
-    data_dir = resources.data_dir()
-    rows, saved = [], {}
+def _ingest_uploads(library, user, files, second: bool) -> list[dict]:
+    """Check each upload and put it up for review, or in at once for a one-person install
+    (see `ingest.reviewed.upload`: a file that cannot go in is reported and left out)."""
+    reviews = resources.access().reviews
+    rows = []
     for f in files:
         try:
-            upload = save_upload(data_dir, f.name, f.getvalue(), resources.settings().limits)
-        except UnsafeUpload as exc:
-            rows.append(_row(f.name, "failed", reason=str(exc)))
-            continue
-        saved[str(upload.path)] = (f.name, upload)
-    if not saved:
-        return rows
-    report, refusal = _run_ingest(library, [Path(p) for p in saved])
-    outcomes = report.outcomes if report else [
-        FileOutcome(p, "failed", reason=str(refusal)) for p in saved]
-    for o in outcomes:
-        name, upload = saved.get(o.path, (Path(o.path).name, None))
-        note = upload.note if upload and o.outcome != "failed" else ""
-        rows.append(_row(name, o.outcome, o.doc_id, o.chunks, o.reason or note))
-        if o.outcome == "failed" and upload and upload.created:
-            upload.path.unlink(missing_ok=True)  # a file that cannot go in stays out
+            o = reviewed.upload(library, reviews, user, f.name, f.getvalue(),
+                                second_person=second, progress=_progress_bar())
+        except Refused as exc:
+            o = reviewed.UploadOutcome(f.name, "failed", reason=str(exc))
+        rows.append(_row(o.name, o.outcome, o.doc_id, o.chunks, o.reason))
     return rows
 
 
-def _run_ingest(library, paths: list[Path], rebuild: bool = False):
-    """Ingest with a progress bar: (report, None), or (None, why) with the reason shown if the
-    library is busy or the disk is full."""
+def _progress_bar():
     bar = st.progress(0.0, text="Starting ...")
     files_done = {"share": 0.0}
 
@@ -105,14 +100,7 @@ def _run_ingest(library, paths: list[Path], rebuild: bool = False):
             shown = f"Embedded {done} chunks ({detail})"
         bar.progress(files_done["share"], text=ui.inline(shown))
 
-    try:
-        report = ingest(library, paths, rebuild=rebuild, progress=progress)
-    except (LibraryMismatch, IngestBusy, DiskFull) as exc:
-        bar.empty()
-        st.error(ui.inline(exc))
-        return None, str(exc)
-    bar.progress(1.0, text="Done")
-    return report, None
+    return progress
 
 
 def _row(name: str, outcome: str, doc_id: str = "", chunks: int = 0, reason: str = "") -> dict:
@@ -122,9 +110,13 @@ def _row(name: str, outcome: str, doc_id: str = "", chunks: int = 0, reason: str
 
 def _outcomes(rows: list[dict]) -> None:
     failed = [r for r in rows if r["Outcome"].endswith("failed")]
-    ok = len(rows) - len(failed)
+    waiting = sum(r["Outcome"].endswith("pending") for r in rows)
+    ok = len(rows) - len(failed) - waiting
     if ok:
         st.success(f"{ok} file(s) processed.", icon=":material/check_circle:")
+    if waiting:
+        st.info(f"{waiting} file(s) wait for another librarian's review; answers do not use "
+                "them until then.", icon=":material/pending:")
     for r in failed:
         st.error(f"{ui.inline(r['File'])} was not added: {ui.inline(r['Reason'])}",
                  icon=":material/error:")
@@ -146,17 +138,19 @@ def _documents(docs) -> None:
                 f"{d.title} ({d.doc_id}) has {d.instructions} sentence(s) addressed to an AI or "
                 "giving it orders. They are kept from the language model and never count as "
                 "support; check the document."), icon=":material/gpp_maybe:")
+    approved = resources.access().reviews.approved()
     st.dataframe(
         ui.cells([{"Title": d.title, "Kind": d.kind, "Topics": ", ".join(d.topics),
           "Publisher": d.publisher, "Year": d.year, "Size": f"{d.units} {d.unit_name}",
           "Chunks": d.chunks, "Ingested (UTC)": d.ingested_at[:16].replace("T", " "),
-          "File": Path(d.source).name, "ID": d.doc_id} for d in docs]),
+          "File": Path(d.source).name, "ID": d.doc_id,
+          "Provenance": library_review.provenance(d, approved)} for d in docs]),
         hide_index=True, width="stretch",
         column_config={"Year": st.column_config.NumberColumn(format="%d"),
                        "Title": st.column_config.TextColumn(width="large")})
 
 
-def _remove(library, docs) -> None:
+def _remove(library, docs, user) -> None:
     st.subheader("Remove a document", anchor=False)
     if not docs:
         st.caption("Nothing to remove.")
@@ -167,18 +161,19 @@ def _remove(library, docs) -> None:
     if st.button("Remove document", icon=":material/delete:", disabled=doc_id is None):
         S["library_removing"] = doc_id
     if doc_id is not None and S.get("library_removing") == doc_id:  # until answered
-        _confirm_remove(library, doc_id, titles[doc_id])
+        _confirm_remove(library, doc_id, titles[doc_id], user)
 
 
 @st.dialog("Remove this document?", on_dismiss=partial(S.pop, "library_removing", None))
-def _confirm_remove(library, doc_id: str, title: str) -> None:
+def _confirm_remove(library, doc_id: str, title: str, user) -> None:
     st.markdown(f"**{ui.inline(title)}** and its chunks leave the library; answers will no "
                 "longer cite it.")
     if not ui.confirmed("library_removing", "Remove", ":material/delete:"):
         return
     try:
-        record = remove(library, doc_id)  # under the ingest lock: never mid-update
-    except IngestBusy as exc:
+        # under the ingest lock (never mid-update), after the role check
+        record = reviewed.remove_document(library, resources.access().reviews, user, doc_id)
+    except (IngestBusy, Refused) as exc:
         st.error(ui.inline(exc))
         return
     uploads = (resources.data_dir() / UPLOADS).resolve()
@@ -190,7 +185,7 @@ def _confirm_remove(library, doc_id: str, title: str) -> None:
     st.rerun()
 
 
-def _rebuild(library) -> None:
+def _rebuild(library, user) -> None:
     st.subheader("Rebuild the index", anchor=False)
     st.caption("Indexes the starter corpus and every uploaded file again, into a new index "
                "beside the current one; questions are answered from the current one until the "
@@ -199,18 +194,20 @@ def _rebuild(library) -> None:
     if st.button("Rebuild the index", icon=":material/sync:"):
         S["library_rebuilding"] = True
     if S.get("library_rebuilding"):  # until answered
-        _confirm_rebuild(library)
+        _confirm_rebuild(library, user)
 
 
 @st.dialog("Rebuild the index?", on_dismiss=partial(S.pop, "library_rebuilding", None))
-def _confirm_rebuild(library) -> None:
+def _confirm_rebuild(library, user) -> None:
     st.markdown("Every document is read and embedded again; this takes several minutes. "
                 "Questions are answered from the current index meanwhile.")
     if not ui.confirmed("library_rebuilding", "Rebuild", ":material/sync:"):
         return
-    uploads = resources.data_dir() / UPLOADS
-    paths = [p for p in (STARTER_CORPUS, uploads) if p.is_dir()]
-    report, _ = _run_ingest(library, paths, rebuild=True)
+    try:
+        report = reviewed.rebuild(library, resources.access().reviews, user, _progress_bar())
+    except (LibraryMismatch, IngestBusy, DiskFull, Refused) as exc:
+        st.error(ui.inline(exc))
+        report = None
     if report is not None:
         st.session_state["library_outcomes"] = [
             _row(Path(o.path).name, o.outcome, o.doc_id, o.chunks, o.reason)
