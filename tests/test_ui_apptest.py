@@ -467,6 +467,33 @@ def test_document_text_is_shown_as_text_never_as_markup():
     assert not unescaped.search(title)
 
 
+def test_an_answers_markers_link_to_its_listed_sources_and_to_nothing_else():
+    from ui.web.components import answer_markdown
+
+    shown = answer_markdown("Check the end user [1]. Ask for audit rights [1, 3]. An old "
+                            "footnote [2].\n- A [trap](javascript:alert(1)) [3]",
+                            {1: "source-t1-1", 3: "source-t1-3"})
+    links = re.findall(r"(?<!\\)\[(.*?)(?<!\\)\]\((.*?)\)", shown)
+    assert links == [("\\[1\\]", "#source-t1-1"), ("\\[1\\]", "#source-t1-1"),
+                     ("\\[3\\]", "#source-t1-3"), ("\\[3\\]", "#source-t1-3")], shown
+    assert "footnote \\[2\\]" in shown, "a marker of no listed source stays text"
+    assert "\\[trap\\]\\(javascript\\:alert\\(1\\)\\)" in shown, "the document's link is text"
+    assert answer_markdown("A line [1].") == "A line \\[1\\]\\.", "no sources: no links"
+
+
+def test_a_form_label_reads_as_written_and_its_markup_stays_text():
+    """Streamlit reads a label out as the field's accessible name as it is: an escape before
+    a hyphen or a bracket is heard ("end backslash use")."""
+    from ui.web.components import label
+
+    assert label("Has the customer given a written end-use statement (one, or more)?") == \
+        "Has the customer given a written end-use statement (one, or more)?"
+    shown = label("- <b>x</b> [a](javascript:x) $y$ :red[z] **w**")
+    assert not re.search(r"(?<!\\)[<>\[\]$*:]", shown), shown
+    assert shown.startswith("\\- "), "no list"
+    assert label("1. First") == "1\\. First"
+
+
 @pytest.mark.slow
 def test_the_evaluation_page_says_how_to_run_one_when_there_is_no_report(corpus_app,
                                                                         monkeypatch, tmp_path):

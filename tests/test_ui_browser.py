@@ -14,7 +14,9 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -169,14 +171,45 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, tmp_path):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000},
+def new_page(browser, width: int = 1440):
+    """A new visitor's window (no cookies, no Streamlit session), and the list of the addresses
+    it asked for that are not the app on loopback: each is refused, and the test fails on it
+    (nothing may come from the internet, no CDN, no font or script host)."""
+    context = browser.new_context(viewport={"width": width, "height": 1000},
                                   accept_downloads=True)
+    outside: list[str] = []
+
+    def only_loopback(route) -> None:
+        if urllib.parse.urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
+    return page, outside
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    page, outside = new_page(browser)
     yield page
-    context.close()
+    page.context.close()
+    assert not outside, f"the page asked the internet for {outside}"
+
+
+@contextmanager
+def visitor(browser, url: str, width: int = 1440):
+    """A new visitor opening `url` first: the page, checked as the `page` fixture is."""
+    page, outside = new_page(browser, width)
+    try:
+        page.goto(url)
+        yield page
+    finally:
+        page.context.close()
+    assert not outside, f"the page asked the internet for {outside}"
 
 
 def fit_to_content(page) -> dict:
@@ -225,16 +258,6 @@ PAGES = {"/ask": "Ask the library", "/assess": "Deal assessment", "/library": "L
          "/evaluation": "Evaluation"}
 
 
-def visit(browser, url: str, width: int = 1440):
-    """A new visitor (no cookies, no Streamlit session) opening `url` first: (context, page)."""
-    context = browser.new_context(viewport={"width": width, "height": 1000},
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(url)
-    return context, page
-
-
 def assert_found(page) -> None:
     assert not page.get_by_text("Page not found").count(), "Streamlit did not know the link"
     assert not page.get_by_role("dialog").count(), "no modal over the page"
@@ -244,8 +267,7 @@ def test_every_page_opens_from_its_link_on_a_fresh_server_and_on_every_visit(bro
     """The first test of the module, so the server has served nothing before."""
     for _visit in range(2):  # every visit, not only the first
         for path, heading in PAGES.items():
-            context, page = visit(browser, app.url + path)
-            try:
+            with visitor(browser, app.url + path) as page:
                 page.get_by_role("heading", name=heading).first.wait_for()
                 idle(page)
                 assert_found(page)
@@ -255,14 +277,9 @@ def test_every_page_opens_from_its_link_on_a_fresh_server_and_on_every_visit(bro
                     box.click()  # a modal over the page would intercept the click
                     page.keyboard.type("Can we sell")
                     assert box.input_value() == "Can we sell"
-            finally:
-                context.close()
-    context, page = visit(browser, app.url)
-    try:
+    with visitor(browser, app.url) as page:
         page.get_by_role("heading", name="Ask the library").wait_for()
         assert page.url.split("?")[0] == app.url + "/ask", "the root opens Ask"
-    finally:
-        context.close()
 
 
 def test_a_link_to_one_assessment_session_opens_that_session(browser, app):
@@ -276,8 +293,7 @@ def test_a_link_to_one_assessment_session_opens_that_session(browser, app):
     session = start_session(records, start_from_script(script), script.assessor,
                             no_guidance("not needed"))
     records.close()
-    context, page = visit(browser, f"{app.url}/assess?session={session.id}")
-    try:
+    with visitor(browser, f"{app.url}/assess?session={session.id}") as page:
         page.get_by_role("heading", name=script.deal).wait_for()
         idle(page)
         assert_found(page)
@@ -285,8 +301,6 @@ def test_a_link_to_one_assessment_session_opens_that_session(browser, app):
         page.reload()
         page.get_by_role("heading", name=script.deal).wait_for()
         assert f"session={session.id}" in page.url
-    finally:
-        context.close()
 
 
 def test_asking_a_question_and_opening_a_citation_shows_the_quote(page, app_url):
@@ -480,6 +494,8 @@ def test_a_question_within_chosen_documents_cites_only_them(page, app_url):
 
 
 def test_a_pdf_citation_opens_the_pdf_at_its_page_with_the_quote_highlighted(page, app_url):
+    from playwright.sync_api import expect
+
     page.goto(f"{app_url}/ask")
     choose_documents(page, ["Acme export policy"])
     ask(page, PDF_QUESTION)
@@ -490,7 +506,9 @@ def test_a_pdf_citation_opens_the_pdf_at_its_page_with_the_quote_highlighted(pag
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("page 2 of 2").wait_for()
     idle(page)
-    marked = " ".join(dialog.locator("strong").first.inner_text().split())
+    mark = dialog.locator("strong").first
+    expect(mark).to_be_in_viewport()  # the highlight is in view, no scrolling to find it
+    marked = " ".join(mark.inner_text().split())
     assert "checks the end user against the sanctions lists" in marked, marked
     assert dialog.get_by_text("A sale to a security agency needs the approval").is_visible(), \
         "the whole page is shown, not only the quote"
@@ -505,8 +523,7 @@ def conversations(app):
 
 
 def test_the_ask_page_fits_a_390_px_screen_and_works_from_the_keyboard(browser, app):
-    context, page = visit(browser, f"{app.url}/ask", width=390)
-    try:
+    with visitor(browser, f"{app.url}/ask", width=390) as page:
         page.get_by_role("heading", name="Ask the library").wait_for()
         idle(page)
         tab_to(page, "el.dataset.testid === 'stChatInputTextArea'")  # as a keyboard user
@@ -521,17 +538,22 @@ def test_the_ask_page_fits_a_390_px_screen_and_works_from_the_keyboard(browser, 
         page.keyboard.press("Enter")  # opens the citation
         cited = page.get_by_test_id("stExpander").filter(has_text="[1]").first
         cited.locator("strong").first.wait_for(state="visible")
-    finally:
-        context.close()
 
 
-def tab_to(page, test: str, presses: int = 80) -> None:
-    """Press Tab until the focused element passes the JavaScript test `test` (on `el`)."""
+def tab_to(page, test: str, arg: object = None, presses: int = 80, key: str = "Tab") -> None:
+    """Press Tab (or `key`) until the focused element passes the JavaScript test `test` (on
+    `el`, with `arg` passed in)."""
     for _ in range(presses):
-        page.keyboard.press("Tab")
-        if page.evaluate(f"() => {{ const el = document.activeElement; return !!({test}); }}"):
+        page.keyboard.press(key)
+        if focused(page, test, arg):
             return
-    pytest.fail(f"Tab never reached an element where {test}")
+    pytest.fail(f"Tab never reached an element where {test} ({arg!r})")
+
+
+def focused(page, test: str, arg: object = None) -> bool:
+    """Whether the focused element passes the JavaScript test `test` (on `el` and `arg`)."""
+    return page.evaluate(f"(arg) => {{ const el = document.activeElement; return !!({test}); }}",
+                         arg)
 
 
 def assert_no_sideways_scrolling(page) -> None:
@@ -554,8 +576,7 @@ def assert_no_sideways_scrolling(page) -> None:
 
 def test_a_deal_assessment_starts_from_the_keyboard_on_a_390_px_screen(browser, app):
     playbook = find_playbook("export-deal")
-    context, page = visit(browser, f"{app.url}/assess", width=390)
-    try:
+    with visitor(browser, f"{app.url}/assess", width=390) as page:
         page.get_by_role("heading", name="Deal assessment").wait_for()
         idle(page)
         tab_to(page, "el.getAttribute('aria-label') === 'Deal name'")
@@ -568,8 +589,124 @@ def test_a_deal_assessment_starts_from_the_keyboard_on_a_390_px_screen(browser, 
         idle(page)
         assert_no_sideways_scrolling(page)
         shot(page, "assess-390px")
+
+
+def test_each_marker_in_an_answer_opens_its_source_by_click_and_by_keyboard(page, app_url):
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/ask")
+    answer = ask(page, QUESTION)
+    links, shown = {}, set()  # source number -> its container's key; numbers linked in view
+    for link in answer.locator('a[href^="#source-"]').all():
+        n, key = int(link.text_content().strip("[]")), link.get_attribute("href")[1:]
+        source = page.locator(f".st-key-{key}")
+        assert source.count() == 1, f"marker [{n}] leads to one source"
+        label = source.locator("summary").inner_text().replace("format_quote", "").strip()
+        assert label.startswith(f"[{n}] "), f"marker [{n}] leads to {label}"
+        links[n] = key
+        if link.is_visible():  # not folded away in "Questions to work through"
+            shown.add(n)
+    assert len(shown) >= 2, f"the answer links at least two sources in view: {links}, {shown}"
+    last, first = max(shown), min(shown)
+
+    answer.locator(f'a[href="#{links[last]}"]:visible').first.click()
+    source = page.locator(f".st-key-{links[last]}")
+    expect(source.locator("details")).to_have_attribute("open", "")
+    expect(source.locator("strong").first).to_be_in_viewport()  # the quote, in view
+    expect(source.locator("summary")).to_be_focused()
+
+    # from the source in focus, back up to a marker of the first source, as a keyboard user would
+    tab_to(page, "el.tagName === 'A' && el.getAttribute('href') === arg", f"#{links[first]}",
+           presses=200, key="Shift+Tab")
+    page.keyboard.press("Enter")
+    source = page.locator(f".st-key-{links[first]}")
+    expect(source.locator("details")).to_have_attribute("open", "")
+    expect(source.locator("strong").first).to_be_in_viewport()
+    expect(source.locator("summary")).to_be_focused()
+    shot(page, "ask-source-link")
+
+
+def pick(page, question: str, label: str) -> None:
+    """Choose `label` for `question` (radio buttons) from the keyboard: Tab into the group
+    (found by the name a screen reader reads out), Space checks the option in focus, the
+    arrow keys move to the one wanted."""
+    tab_to(page, "el.type === 'radio' && el.closest('[role=\"radiogroup\"]')"
+                 ".getAttribute('aria-label') === arg", question, presses=150)
+    page.keyboard.press("Space")
+    for _ in range(12):
+        if focused(page, "el.checked && el.closest('label').innerText.trim() === arg", label):
+            return
+        page.keyboard.press("ArrowDown")
+    pytest.fail(f"the arrow keys never reached {label!r} for {question!r}")
+
+
+def button(page, label: str) -> None:
+    """Tab to the button named `label`."""
+    tab_to(page, "el.tagName === 'BUTTON' && el.innerText.trim().endsWith(arg)", label,
+           presses=150)
+
+
+def test_a_deal_assessment_runs_from_start_to_report_on_the_keyboard_alone(browser, app):
+    """Tab, Space, Enter, the arrow keys and typing: no mouse from the start form to the
+    report, and the answers chosen so are the ones the session saved."""
+    from assistant.assessments.sessions import SessionRecords
+
+    deal = yaml.safe_load((ROOT / "examples" / "deals" / "clearly-fine.yaml").read_text())
+    answers = {k: {True: "yes", False: "no"}.get(v, v) for k, v in deal["answers"].items()}
+    playbook = find_playbook("export-deal")
+    mitigation = playbook.mitigations[0]
+    with visitor(browser, f"{app.url}/assess", width=1366) as page:
+        page.get_by_role("heading", name="Deal assessment").wait_for()
+        idle(page)
+        tab_to(page, "el.getAttribute('aria-label') === 'Deal name'")
+        page.keyboard.type(deal["deal"])
+        tab_to(page, "el.getAttribute('aria-label')?.startsWith('Your name')")
+        page.keyboard.type(deal["assessor"])
+        button(page, "Start the assessment")
+        page.keyboard.press("Enter")
+        for step in playbook.steps:
+            page.get_by_role("heading", name=step.title).wait_for()
+            idle(page)
+            for q in step.questions:
+                if q.id not in answers:
+                    continue
+                if q.options:
+                    pick(page, q.text, q.option(answers[q.id]).label)
+                else:
+                    tab_to(page, "el.tagName === 'INPUT' && el.getAttribute('aria-label') === arg",
+                           q.text, presses=150)
+                    page.keyboard.type(answers[q.id])
+            button(page, "Save and continue")
+            page.keyboard.press("Enter")
+        page.get_by_role("heading", name="Review the ratings").wait_for()
+        idle(page)
+        button(page, "Continue")
+        page.keyboard.press("Space")
+        page.get_by_role("heading", name="Choose mitigations").wait_for()
+        idle(page)
+        tab_to(page, "el.type === 'checkbox' && el.closest('label').innerText.trim() === arg",
+               mitigation.text, presses=150)
+        page.keyboard.press("Space")
+        button(page, "Save and continue")
+        page.keyboard.press("Enter")
+        page.get_by_text("Decision: Proceed, with the standard safeguards").wait_for()
+        idle(page)
+        session_id = page.url.split("session=")[1].split("&")[0]
+        button(page, "Download report (Markdown)")
+        with page.expect_download() as download:
+            page.keyboard.press("Enter")
+        report = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "## Decision: Proceed, with the standard safeguards" in report
+    assert deal["deal"] in report and mitigation.text in report
+    records = SessionRecords(f"sqlite:///{app.data / 'sessions.sqlite'}", app_version="test",
+                             library_version="test")
+    try:
+        saved = records.load(session_id)
     finally:
-        context.close()
+        records.close()
+    assert saved.assessor == deal["assessor"]
+    assert {k: v for k, v in saved.answers.items() if k in answers} == answers
+    assert list(saved.mitigations) == [mitigation.id]
 
 
 def test_a_conversation_survives_a_reload_and_a_restart_and_its_vote_is_stored(page, app):

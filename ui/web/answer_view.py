@@ -27,13 +27,22 @@ DIRECTION = {"yes": ("Verdict: yes", "green"), "no": ("Verdict: no", "red"),
              "depends": ("Verdict: it depends", "orange")}
 
 
+def new_turn_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 @dataclass
 class Turn:
     """One question and its answer, with the filters that were in force."""
 
     answer: Answer
     filters: Filters
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    id: str = field(default_factory=new_turn_id)
+
+
+def sources_prefix(turn_id: str) -> str:
+    """The key prefix of one turn's sources, where its answer's [n] links lead."""
+    return f"source-{turn_id}"
 
 
 def filters_record(f: Filters) -> dict:
@@ -44,14 +53,20 @@ def filters_from(record: dict) -> Filters:
     return Filters(**{k: tuple(record.get(k) or ()) for k in ("kinds", "topics", "doc_ids")})
 
 
-def answer(a: Answer, key: str | None = None) -> None:
-    """The answer's text: its parts when it has them, else its text; `key` names the bottom
+def answer(a: Answer, turn_id: str, key: str | None = None) -> None:
+    """The answer's text: its parts when it has them, else its text; each [n] marker links to
+    source n in the list `details` draws for the turn `turn_id`; `key` names the bottom
     line's box (components.scroll_to brings it into view)."""
     if a.declined:
         return
+    sources = ui.source_keys(sources_prefix(turn_id), a.citations)
+
+    def md(text: str) -> str:
+        return ui.answer_markdown(text, sources)
+
     p = a.parts
     if p is None or not p.bottom_line:
-        st.markdown(ui.answer_markdown(a.text))
+        st.markdown(md(a.text))
         return
     with st.container(border=True, key=key):
         head, badge = st.columns([4, 1], vertical_alignment="center")
@@ -60,32 +75,33 @@ def answer(a: Answer, key: str | None = None) -> None:
             label, colour = DIRECTION[p.direction]
             with badge:
                 st.badge(label, color=colour)
-        st.markdown("\n\n".join(ui.answer_markdown(line) for line in p.bottom_line))
+        st.markdown("\n\n".join(md(line) for line in p.bottom_line))
     if p.steps:
         heading = PART_HEADINGS["steps"] + (f" (from {p.steps_from})" if p.steps_from else "")
-        _block(f":material/checklist: {ui.md_escape(heading)}", p.steps, numbered=True)
+        _block(f":material/checklist: {ui.md_escape(heading)}", _lines(p.steps, md, True))
     if p.guidance:
-        _block(ui.md_escape(PART_HEADINGS["guidance"]), p.guidance)
+        _block(ui.md_escape(PART_HEADINGS["guidance"]), _lines(p.guidance, md))
     if p.watch_for:
-        _block(f":material/warning: {ui.md_escape(PART_HEADINGS['watch_for'])}", p.watch_for)
+        _block(f":material/warning: {ui.md_escape(PART_HEADINGS['watch_for'])}",
+               _lines(p.watch_for, md))
     if p.case and p.case_lines:
         with st.expander(f"Related case: {ui.inline(p.case)}", icon=":material/cases:"):
-            st.markdown(_lines(p.case_lines))
+            st.markdown(_lines(p.case_lines, md))
     if p.checklist:
         with st.expander(f"Questions to work through (from {ui.inline(p.checklist_title)})",
                          icon=":material/quiz:"):
-            st.markdown(_lines(p.checklist, numbered=True))
+            st.markdown(_lines(p.checklist, md, numbered=True))
     if p.legal_note:
         st.caption(f":material/gavel: {ui.md_escape(LEGAL_NOTE)}")
 
 
-def _block(heading: str, lines, numbered: bool = False) -> None:
-    st.markdown(f"**{heading}**\n\n" + _lines(lines, numbered))
+def _block(heading: str, lines: str) -> None:
+    st.markdown(f"**{heading}**\n\n" + lines)
 
 
-def _lines(lines, numbered: bool = False) -> str:
-    return "\n".join(f"{i}. {ui.answer_markdown(ln)}" if numbered
-                     else f"- {ui.answer_markdown(ln)}" for i, ln in enumerate(lines, 1))
+def _lines(lines, md, numbered: bool = False) -> str:
+    return "\n".join(f"{i}. {md(ln)}" if numbered else f"- {md(ln)}"
+                     for i, ln in enumerate(lines, 1))
 
 
 def details(turn: Turn) -> None:
@@ -102,7 +118,8 @@ def details(turn: Turn) -> None:
     if a.unsupported:
         st.markdown(f"**{ui.inline(UNSUPPORTED)}**\n\n"
                     + "\n".join(f"- {ui.inline(s)}" for s in a.unsupported))
-    ui.citations(a.citations, more=lambda c: _source_extras(c, turn.id))
+    ui.citations(a.citations, more=lambda c: _source_extras(c, turn.id),
+                 prefix=sources_prefix(turn.id))
     _feedback(turn)
 
 

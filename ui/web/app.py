@@ -21,7 +21,9 @@ HERE = Path(__file__).resolve().parent
 # script as a legacy multipage app on a process's first run (and on every AppTest run), which
 # shows "Page not found" for a deep link or runs a page without this script's navigation.
 
-st.set_page_config(page_title="HRDD Assistant", page_icon=":material/balance:", layout="wide",
+# An emoji icon, drawn by the browser: a Material icon's favicon is fetched from Google's font
+# server, and the app loads nothing from the internet.
+st.set_page_config(page_title="HRDD Assistant", page_icon="⚖️", layout="wide",
                    initial_sidebar_state="auto")
 
 ask = st.Page(HERE / "views" / "ask.py", title="Ask", icon=":material/forum:", url_path="ask")

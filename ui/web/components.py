@@ -7,7 +7,7 @@ Document text is never trusted: every piece of it goes through `md_escape` befor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 
@@ -20,9 +20,12 @@ NOT_LEGAL_ADVICE = ("HRDD Assistant gives guidance drawn from its library, not l
 # Every ASCII punctuation mark CommonMark lets us escape, plus the ones Streamlit's
 # Markdown gives meaning to ($ for maths, : for emoji and colour directives).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=\"'^])")
+_LABEL_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:&])")
 _AUTOLINK = re.compile(r"(?i)https?(?=:)|www(?=\.)|@")
 _DANGLING_MARKER = re.compile(r"\n[ \t]*(?:\d{1,3}[.)]|[-*•])[ \t]*$")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+# A citation marker as md_escape leaves it: \[2\] or \[1, 3\].
+_ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\\\]")
 RISK_COLOURS = {"low": "green", "medium": "orange", "high": "red"}
 
 
@@ -44,14 +47,39 @@ def md_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\g<0>\u200b", str(text)))
 
 
+def label(text: str) -> str:
+    """A form field's label: shown as written, as `md_escape` does, but punctuation that is
+    inert in a one-line label ( ( ) - . ! + = ' " ) is left bare. Streamlit also reads the
+    label out as the field's accessible name (aria-label) as it is, so every escape is heard:
+    "end backslash use"."""
+    out = _LABEL_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\\g<0>\u200b", " ".join(str(text).split())))
+    return re.sub(r"^(\d{0,9})([-+.)])", r"\1\\\2", out)  # "- ", "+ ", "1." or "2)" start a list
+
+
 def inline(text: str) -> str:
     """One escaped line: whitespace and newlines folded (for labels and table cells)."""
     return md_escape(" ".join(str(text).split()))
 
 
-def answer_markdown(text: str) -> str:
-    """An answer's text as safe Markdown for Streamlit (the assistant's own structure kept)."""
-    return structured(text, md_escape)
+def answer_markdown(text: str, sources: Mapping[int, str] | None = None) -> str:
+    """An answer's text as safe Markdown for Streamlit (the assistant's own structure kept);
+    with `sources` (source number -> container key), each [n] marker of a listed source is a
+    link to it (`source_links` opens it), [1, 3] becoming [1][3]."""
+    md = structured(text, md_escape)
+    if not sources:
+        return md
+
+    def link(m: re.Match) -> str:
+        numbers = [int(n) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+        return "".join(f"[\\[{n}\\]](#{sources[n]})" if n in sources else f"\\[{n}\\]"
+                       for n in numbers)
+
+    return _ESCAPED_MARKER.sub(link, md)
+
+
+def source_keys(prefix: str, items: Sequence[Citation]) -> dict[int, str]:
+    """The container key of each source of one answer: `prefix-n`."""
+    return {c.n: f"{prefix}-{c.n}" for c in items}
 
 
 def highlighted(passage: str, quote: str) -> str:
@@ -94,12 +122,38 @@ def citation(c: Citation, expanded: bool = False,
 
 
 def citations(items: Sequence[Citation], heading: str = "Sources",
-              more: Callable[[Citation], None] | None = None) -> None:
+              more: Callable[[Citation], None] | None = None, prefix: str = "") -> None:
+    """The sources under an answer; with `prefix`, each in a container keyed as
+    `source_keys` names it, where the answer's [n] links lead."""
     if not items:
         return
     st.markdown(f"**{md_escape(heading)}**")
+    keys = source_keys(prefix, items) if prefix else {}
     for c in items:
-        citation(c, more=more)
+        with st.container(key=keys.get(c.n)):
+            citation(c, more=more)
+
+
+def source_links() -> None:
+    """Make the [n] links of the answers on the page open their source: a click (or Enter on
+    the focused link) opens source n's expander, scrolls it into view and moves the focus to
+    it. A link's target is a container key (letters, digits and dashes), as
+    `answer_markdown` writes it; the listener is installed once per browser tab."""
+    st.html("<script>(() => { if (window.hrddSourceLinks) return;"
+            " window.hrddSourceLinks = true;"
+            " document.addEventListener('click', (ev) => {"
+            " const a = ev.target.closest && ev.target.closest('a[href^=\"#\"]');"
+            " const key = a && a.getAttribute('href').slice(1);"
+            " if (!key || !/^[\\w-]+$/.test(key)) return;"
+            " const box = document.querySelector('.st-key-' + key);"
+            " if (!box) return;"
+            " ev.preventDefault();"
+            " const details = box.querySelector('details');"
+            " const summary = box.querySelector('summary');"
+            " if (details && !details.open && summary) summary.click();"
+            " if (summary) summary.focus({preventScroll: true});"
+            " setTimeout(() => box.scrollIntoView({block: 'center'}), 50); }); })()</script>",
+            unsafe_allow_javascript=True)
 
 
 def confirmed(pending: str, label: str, icon: str) -> bool:

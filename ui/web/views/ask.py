@@ -49,7 +49,7 @@ def main() -> None:
         with st.chat_message("user"):
             st.markdown(ui.md_escape(_shown(turn.answer.question, limit)))
         with st.chat_message("assistant"):
-            view.answer(turn.answer)
+            view.answer(turn.answer, turn.id)
             view.details(turn)
     suggestions = st.empty()
     example = _examples(suggestions) if not turns else None
@@ -66,13 +66,16 @@ def main() -> None:
                 st.caption(f"Your question is {len(question):,} characters long; the first "
                            f"{limit:,} are used.")
         with st.chat_message("assistant"):
-            answer = _answer(assistant, question, [t.answer for t in turns], filters)
+            turn_id = view.new_turn_id()
+            answer = _answer(assistant, question, [t.answer for t in turns], filters, turn_id)
             if answer is not None:
-                turn = view.Turn(answer, filters)
+                turn = view.Turn(answer, filters, turn_id)
                 turns.append(turn)
                 history.save(turn, view.filters_record(filters))
                 view.details(turn)
     history.sidebar(turns)
+    if any(t.answer.citations for t in turns):
+        ui.source_links()
     if answer is not None and answer.parts:
         ui.scroll_to(NEW_ANSWER)  # its bottom line first, not the end of its sources
 
@@ -111,7 +114,8 @@ def _filters(docs) -> Filters:
     return Filters(kinds=tuple(kinds), topics=tuple(topics), doc_ids=tuple(chosen))
 
 
-def _answer(assistant, question: str, history: list[Answer], filters: Filters) -> Answer | None:
+def _answer(assistant, question: str, history: list[Answer], filters: Filters,
+            turn_id: str) -> Answer | None:
     """Stream the answer as it is written; the assistant works in a thread, so tokens show
     as they come whichever thread the language model calls back from."""
     tokens: queue.Queue = queue.Queue()
@@ -148,7 +152,7 @@ def _answer(assistant, question: str, history: list[Answer], filters: Filters) -
         st.error(f"The assistant could not answer: {ui.inline(error)}")
         return None
     with slot.container():  # the streamed text, laid out by its parts now it is whole
-        view.answer(result["answer"], key=NEW_ANSWER)
+        view.answer(result["answer"], turn_id, key=NEW_ANSWER)
     return result["answer"]
 
 

@@ -273,7 +273,7 @@ def _playbook_step(records, a: Assessment, step: Step, index: int) -> None:
 
 def _question(a: Assessment, q: Question) -> None:
     key = f"q-{a.id}-{q.id}"
-    label = ui.md_escape(q.text) + (" (optional)" if q.optional else "")
+    label = ui.label(q.text) + (" (optional)" if q.optional else "")
     current = a.answers.get(q.id)
     help_text = q.help or None
     if q.type in ("choice", "yesno"):
