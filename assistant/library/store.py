@@ -125,6 +125,14 @@ class LibraryStore:
         if not fp or self.chunks.count() == 0:
             return
         how = "Rebuild it with: hrdd ingest --rebuild PATH... (for example: hrdd ingest --rebuild corpus/)"
+        built, asked = str(fp.get("model")).partition("+"), model.partition("+")
+        if built[0] == asked[0] and built[2] != asked[2]:
+            was, now = built[2] or "torch", asked[2] or "torch"
+            raise LibraryMismatch(
+                f"The library '{self.name}' was built with the {was!r} embedding backend, but the "
+                f"settings ask for {now!r}; vectors of two backends are not mixed in one library. "
+                f"{how}, or keep the library as it is with HRDD_EMBEDDING_BACKEND={was}."
+            )
         if fp.get("model") != model:
             raise LibraryMismatch(
                 f"The library '{self.name}' was built with the embedding model {fp.get('model')!r}, "

@@ -68,18 +68,24 @@ def to_markdown(r: dict) -> str:
              "The pipeline's wall time (parse and chunk on one thread, embedding and store "
              "writes each on another) against `encode` alone on the texts it embedded: the "
              "chunks, then the sentences and section questions they bring (one call each). "
-             "Stage seconds overlap, so they add up to more than the wall time.",
+             "Stage seconds overlap, so they add up to more than the wall time. The "
+             "same-calls ratio replays the pipeline's own encoder calls alone (so what it "
+             "lacks of 1.0 is the other stages' share of the CPU); the grouping ratio is the "
+             "two-call encoder against those calls (below 1.0: grouping costs padding).",
              _table(["source", "docs", "chunks", "sentences", "pages", "parse s", "chunk s",
                      "embed s", "store s", "wall s", "encoder s (chunks + sentences)",
                      "embed share of wall", "pipeline chunks/s", "pages/s", "encoder chunks/s",
-                     "ingest ratio"],
+                     "ingest ratio", "encoder s, the pipeline's calls", "same-calls ratio",
+                     "grouping ratio"],
                     [[x["source"], x["documents"], x["chunks"], x["sentences"], x["pages"],
                       x["seconds"]["parse"], x["seconds"]["chunk"], x["seconds"]["embed"],
                       x["seconds"]["store"], x["seconds_wall"],
                       f"{x['encoder_seconds']} ({x['encoder_seconds_chunks']} + "
                       f"{x['encoder_seconds_sentences']})", x["embed_share_of_wall"],
                       x["pipeline_chunks_per_s"],
-                      x["pages_per_s"], x["encoder_chunks_per_s"], x["ingest_ratio"]]
+                      x["pages_per_s"], x["encoder_chunks_per_s"], x["ingest_ratio"],
+                      x.get("encoder_seconds_same_calls"), x.get("same_calls_ratio"),
+                      x.get("grouping_ratio")]
                      for x in r["ingest"]["rows"]])]
     q = r["queries"]
     parts += [f"## Warm queries ({q['questions']} questions, {q['declined']} declined)",
@@ -133,7 +139,8 @@ def to_markdown(r: dict) -> str:
                        x.get("batch_invariance")]
                       for x in b["rows"]])]
     d = r["decision"]
-    parts.append(f"Default-backend rule ({d['rule']}): **{d['default_backend']}**.")
+    parts.append(f"Default-backend rule ({d['rule']}): **{d['default_backend']}** (the "
+                 f"settings' backend, used for every other figure here: {s['backend']}).")
     for name, v in d["candidates"].items():
         failed = [k.replace("_", " ") for k, ok in v["checks"].items() if not ok]
         parts.append(f"- {name}: {v['speedup']}x; " + ("qualifies" if v["qualifies"]
