@@ -50,7 +50,9 @@ def measure_ingest(bench, library, recorder: RecordingEmbedder) -> dict:
     for name, path in bench.plan.sources:
         recorder.batches, recorder.sentences, recorder.calls = [], [], []
         bench.say(f"ingest: {name}")
+        cpu = time.process_time()  # every thread's: what the other stages add to the encoder's
         report = ingest(library, [path])
+        cpu = time.process_time() - cpu
         added = [o for o in report.outcomes if o.outcome in ("added", "updated")]
         texts = [t for batch in recorder.batches for t in batch]
         start = 0  # documents are embedded in file order, several to a call
@@ -64,10 +66,13 @@ def measure_ingest(bench, library, recorder: RecordingEmbedder) -> dict:
         sentences = list(recorder.sentences)
         bench.say(f"encoder: {len(texts)} chunks and {len(sentences)} sentences of {name}")
         encoder = {"chunks": in_a_thread(recorder.inner.encode, texts),
-                   "sentences": in_a_thread(recorder.inner.encode, sentences) if sentences else 0.0}
+                   "sentences": in_a_thread(recorder.inner.encode, sentences) if sentences else 0.0,
+                   "pipeline_cpu": cpu}
         # The same calls the pipeline made (a group's chunks, then its sentences), with nothing
         # beside them: what is left between this and the pipeline is the other stages' CPU.
+        cpu = time.process_time()
         encoder["same_calls"] = in_a_thread(recorder.replay, list(recorder.calls))
+        encoder["same_calls_cpu"] = time.process_time() - cpu
         rows.append(_ingest_row(name, len(added), len(report.failed), len(texts),
                                 len(sentences), report, encoder))
     bench._attach_metadata(library.store)
@@ -101,7 +106,9 @@ def _ingest_row(name, documents, failed, chunks, sentences, report, encoder: dic
                    "seconds_wall": round(report.wall_seconds, 3),
                    "encoder_seconds_chunks": round(encoder["chunks"], 3),
                    "encoder_seconds_sentences": round(encoder["sentences"], 3),
-                   "encoder_seconds_same_calls": round(encoder["same_calls"], 3)})
+                   "encoder_seconds_same_calls": round(encoder["same_calls"], 3),
+                   "cpu_seconds_pipeline": round(encoder["pipeline_cpu"], 2),
+                   "cpu_seconds_same_calls": round(encoder["same_calls_cpu"], 2)})
 
 
 def _total_row(rows: list[dict]) -> dict:
@@ -109,7 +116,7 @@ def _total_row(rows: list[dict]) -> dict:
                                             for k in rows[0]["seconds"]}}
     for key in ("documents", "failed", "chunks", "sentences", "pages", "seconds_wall",
                 "encoder_seconds_chunks", "encoder_seconds_sentences",
-                "encoder_seconds_same_calls"):
+                "encoder_seconds_same_calls", "cpu_seconds_pipeline", "cpu_seconds_same_calls"):
         total[key] = round(sum(r[key] for r in rows), 3)
     return _rates(total)
 
