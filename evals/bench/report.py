@@ -144,7 +144,9 @@ def to_markdown(r: dict) -> str:
                       for x in b["rows"]])]
     d = r["decision"]
     parts.append(f"Default-backend rule ({d['rule']}): **{d['default_backend']}** (the "
-                 f"settings' backend, used for every other figure here: {s['backend']}).")
+                 f"settings' backend, used for every other figure here: {s['backend']})."
+                 if d["candidates"] else "Default-backend rule: not applied (no quality pass "
+                 f"in this run); the settings' backend, used for every figure here: {s['backend']}.")
     for name, v in d["candidates"].items():
         failed = [k.replace("_", " ") for k, ok in v["checks"].items() if not ok]
         parts.append(f"- {name}: {v['speedup']}x; " + ("qualifies" if v["qualifies"]
