@@ -223,7 +223,9 @@ class Ingestor:
                     continue
                 report.outcomes.append(parsed.outcome)  # a failed write raises, so no report
                 group.append(parsed)
-                if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS:
+                # a full group, or a smaller one rather than an idle encoder (the first file;
+                # a slow PDF): the encoder's time is the ingest's
+                if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS or steps.idle():
                     steps.put(group)
                     group = []
             if group:

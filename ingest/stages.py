@@ -36,6 +36,7 @@ class Pipeline:
         self._finished = False
         self._error: BaseException | None = None
         self._queues = [queue.Queue(maxsize=depth) for _ in steps]
+        self._busy = [False] * len(steps)  # whether each step holds an item
         self._threads = [threading.Thread(target=self._work, args=(i, step), daemon=True,
                                           name=f"{name}-{i}") for i, step in enumerate(steps)]
         for t in self._threads:
@@ -66,6 +67,11 @@ class Pipeline:
         poll()
         self._raise()
 
+    def idle(self) -> bool:
+        """Whether the first step has nothing to do: no item in hand, none queued (the caller
+        may then hand over a smaller item rather than let it wait)."""
+        return not self._busy[0] and self._queues[0].empty()
+
     def put(self, item) -> None:
         """Hand an item to the first step; waits while its queue is full; raises a step's error."""
         self._raise()
@@ -81,9 +87,11 @@ class Pipeline:
         outbox = self._queues[i + 1] if i + 1 < len(self._queues) else None
         try:
             while (item := self._get(inbox)) is not _DONE:
+                self._busy[i] = True
                 result = step(item)
                 if outbox is not None:
                     self._put(outbox, result)
+                self._busy[i] = False
             if outbox is not None:
                 self._put(outbox, _DONE)
         except Stopped:

@@ -70,14 +70,41 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+@pytest.fixture(scope="module")
+def torch_embedder():
+    return MiniLMEmbeddings(Settings(_env_file=None, embedding_backend="torch").embedding).load()
+
+
+def test_the_default_backend_is_onnx_float32():
+    assert Settings(_env_file=None).embedding_backend == "onnx"
+
+
 @pytest.mark.slow
-def test_onnx_embeddings_match_pytorch_ones(embedder):
-    onnx = MiniLMEmbeddings(Settings(_env_file=None, embedding_backend="onnx").embedding)
-    expected = embedder.encode(SENTENCES)
-    assert cosines(onnx.encode(SENTENCES), expected).min() >= 0.99
-    assert onnx.dimension == embedder.dimension and onnx.max_tokens == embedder.max_tokens
-    # Same vectors, so float ONNX may read and extend a library built with PyTorch.
-    assert onnx.model_id == embedder.model_id
+def test_onnx_embeddings_match_pytorch_ones_but_go_in_libraries_of_their_own(
+        embedder, torch_embedder, make_settings):
+    """ONNX float32 (the default) gives PyTorch's vectors to rounding, but a library records
+    which backend built it, and a switch asks for a rebuild instead of mixing the two."""
+    from assistant.composition import Library
+    from assistant.library.store import LibraryMismatch
+    from ingest.pipeline import ingest
+
+    assert embedder.settings.backend == "onnx"
+    assert cosines(embedder.encode(SENTENCES), torch_embedder.encode(SENTENCES)).min() >= 0.9999
+    assert embedder.dimension == torch_embedder.dimension
+    assert embedder.max_tokens == torch_embedder.max_tokens
+
+    settings = make_settings()
+    library = Library(settings, embedder=torch_embedder)  # as every library before the switch
+    ingest(library, [CORPUS / "guidance" / "meeting-venues.md"])
+    with pytest.raises(LibraryMismatch, match=r"'torch' embedding backend, but the settings ask "
+                                              r"for 'onnx'.*--rebuild.*HRDD_EMBEDDING_BACKEND=torch"):
+        ingest(Library(settings, client=library.store.client, embedder=embedder),
+               [CORPUS / "guidance" / "ungp.md"])
+    switched = Library(settings, client=library.store.client, embedder=embedder)
+    rebuilt = ingest(switched, [CORPUS / "guidance" / "meeting-venues.md"], rebuild=True)
+    assert [o.outcome for o in rebuilt.outcomes] == ["added"]
+    assert switched.store.fingerprint()["model"] == embedder.model_id
+    switched.store.check_compatible(embedder.model_id)  # answers come from ONNX vectors now
 
 
 @pytest.mark.slow
@@ -108,7 +135,9 @@ def backend_row(name: str, speedup: float, recall: float, mrr: float, invariance
     # the 2026-11-30 measurement: fast enough, recall within a point, but MRR 2 points lower
     # and vectors that change with their batch neighbours
     (backend_row("onnx-int8", 1.68, 0.728, 0.830, 0.992), "torch"),
-    (backend_row("onnx-int8", 1.68, 0.728, 0.851, 1.0), "onnx-int8"),
+    (backend_row("onnx-int8", 1.68, 0.734, 0.851, 1.0), "onnx-int8"),
+    # a point of recall lower: more than the half point the issue allows
+    (backend_row("onnx-int8", 1.68, 0.728, 0.851, 1.0), "torch"),
     (backend_row("onnx-int8", 1.40, 0.738, 0.852, 1.0), "torch"),
     (backend_row("onnx-int8", 1.68, 0.720, 0.852, 1.0), "torch"),
 ])
@@ -123,9 +152,11 @@ def test_an_onnx_backend_becomes_the_default_only_when_faster_and_as_good(int8, 
 
 
 @pytest.mark.slow
-def test_the_bundled_model_gives_sentence_transformers_vectors_without_importing_it(embedder):
+def test_the_bundled_model_gives_sentence_transformers_vectors_without_importing_it(
+        torch_embedder):
     """The cold start's largest cost was importing sentence-transformers (with transformers,
     SciPy and scikit-learn); the bundled model runs without them, with the same vectors."""
+    embedder = torch_embedder
     from sentence_transformers import SentenceTransformer
 
     reference = SentenceTransformer(embedder.settings.model, device="cpu", local_files_only=True)
@@ -136,13 +167,16 @@ def test_the_bundled_model_gives_sentence_transformers_vectors_without_importing
     assert embedder.max_tokens == reference.max_seq_length - 2
     assert embedder.dimension == reference.get_embedding_dimension()
 
-    probe = ("import json, sys\n"
-             "from assistant.library.embedder import MiniLMEmbeddings\n"
-             "from assistant.settings import Settings\n"
-             "MiniLMEmbeddings(Settings(_env_file=None).embedding).embed_query('a question')\n"
-             "print(json.dumps(sorted(m for m in ('sentence_transformers', 'transformers', "
-             "'sklearn', 'scipy') if m in sys.modules)))\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=300, cwd=CORPUS.parent)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    # PyTorch's own import is the default ONNX backend's saving (its export is made once)
+    heavy = ("sentence_transformers", "transformers", "sklearn", "scipy", "torch")
+    for backend, loaded in (("torch", ["torch"]), ("onnx", [])):
+        probe = ("import json, sys\n"
+                 "from assistant.library.embedder import MiniLMEmbeddings\n"
+                 "from assistant.settings import Settings\n"
+                 f"MiniLMEmbeddings(Settings(_env_file=None, embedding_backend={backend!r})"
+                 ".embedding).embed_query('a question')\n"
+                 f"print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))\n")
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=300, cwd=CORPUS.parent)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == loaded, backend

@@ -81,3 +81,22 @@ def test_an_error_on_the_callers_side_stops_the_steps_after_the_item_in_hand():
             raise PowerCut("the caller failed")
     assert finished[:1] == [1], "the item being written was finished"
     assert all(t.name != "stage-1" for t in threading.enumerate()), "a step thread is left"
+
+
+def test_the_first_step_says_when_it_is_idle_so_the_caller_need_not_make_it_wait():
+    started, release = threading.Event(), threading.Event()
+
+    def encode(item):
+        started.set()
+        release.wait(30)
+        return item
+
+    with Pipeline([encode, lambda _item: None], depth=1) as steps:
+        assert steps.idle()
+        steps.put(1)
+        assert started.wait(30)
+        assert not steps.idle()  # working on the first item
+        steps.put(2)
+        assert not steps.idle()
+        release.set()
+    assert steps.idle()

@@ -45,3 +45,31 @@ def test_chunks_of_an_ingest_in_progress_take_no_candidate_slots(tmp_path):
     assert len(hits) == 3, "the pending chunks crowded out committed ones"
     assert {(h.metadata["doc_id"], h.metadata["doc_hash"]) for h in hits} == {("policy", "v1")}
     assert reader.query(query, 3, doc_ids=["new-doc"]) == []
+
+
+def test_a_removed_or_replaced_document_never_answers(tmp_path):
+    """Chunks left behind by a removal or a new version (a crash between the record's write and
+    the chunks' deletion) are nearer the question than anything else, and still never answer."""
+    store = LibraryStore(open_client(StoreSettings(tmp_path, "t", None)), "t")
+    query = unit([1, 0, 0, 0])
+    far = [unit([0.1 * i, 1, 0, 0]) for i in range(1, 6)]
+    store.write_document(DocumentRecord("policy", "Policy", "policy", "p.md", "v1", chunks=5),
+                         batch("policy", "v1", [query] * 5))
+    store.write_document(DocumentRecord("gone", "Gone", "policy", "g.md", "g1", chunks=5),
+                         batch("gone", "g1", [query] * 5))
+    store.write_document(DocumentRecord("other", "Other", "policy", "o.md", "o1", chunks=5),
+                         batch("other", "o1", far))
+    assert {h.metadata["doc_id"] for h in store.query(query, 3)} <= {"policy", "gone"}
+    # policy v2 committed, its v1 chunks not yet deleted; "gone" lost its record, not its chunks
+    v2 = batch("policy", "v2", [unit([2, 1, 0, 0])])
+    store.chunks.upsert(ids=v2.ids, documents=v2.texts, embeddings=v2.vectors,
+                        metadatas=v2.metadatas)
+    store._put_record(DocumentRecord("policy", "Policy", "policy", "p.md", "v2", chunks=1))
+    store.records.delete(ids=["gone"])
+    reader = LibraryStore(store.client, "t")
+
+    hits = reader.query(query, 3)
+    assert [(h.metadata["doc_id"], h.metadata["doc_hash"]) for h in hits] == [
+        ("policy", "v2"), ("other", "o1"), ("other", "o1")]
+    assert reader.query(query, 3, doc_ids=["gone"]) == []
+    assert all(h.metadata["doc_hash"] != "v1" for h in reader.query(query, 3, doc_ids=["policy"]))

@@ -52,8 +52,10 @@ class MiniLMEmbeddings(Embeddings):
 
     def __init__(self, s: EmbeddingSettings):
         self.settings = s
-        # int8 vectors differ from float ones (cosine ~0.98), so they must not share a library.
-        self.model_id = model_id(s.model) + ("+onnx-int8" if s.backend == "onnx-int8" else "")
+        # Each backend's vectors go in libraries of their own: int8 ones differ from float ones
+        # (cosine ~0.98), and ONNX float32 ones from PyTorch's in the last digits. "torch" keeps
+        # the plain id, which every library built before the backends were told apart records.
+        self.model_id = model_id(s.model) + ("" if s.backend == "torch" else f"+{s.backend}")
         self._loaded = None
         self._loading = threading.Lock()  # one load, however many threads ask at once
 

@@ -158,3 +158,9 @@ class OnnxSentenceEncoder(PooledEncoder):
     def _token_embeddings(self, ids, mask, types) -> np.ndarray:
         return self._session.run(None, {"input_ids": ids, "attention_mask": mask,
                                         "token_type_ids": types})[0]
+
+
+if __name__ == "__main__":  # scripts/setup.sh: export the bundled model once, at set-up
+    from assistant.settings import bundled_model_path
+
+    print(f"ONNX export of the bundled model: {export_model(bundled_model_path())}")

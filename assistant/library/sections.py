@@ -62,7 +62,6 @@ class Section:
     heading: str  # top-level heading, numbered
     role: str
     chunks: tuple[int, ...]  # indices into the keyword index's chunk list, in reading order
-    words: frozenset[str]  # analysed terms of its text and its section questions
 
 
 class SectionMap:
@@ -75,17 +74,19 @@ class SectionMap:
             groups[section_key(ch.metadata)].append(i)
         self.sections: dict[tuple[str, str], Section] = {}
         self.by_doc: dict[str, list[Section]] = defaultdict(list)
-        self.doc_words: dict[str, frozenset[str]] = {}
+        # Each document's analysed terms (text, headings, section questions), for `coverage`:
+        # kept per document, not per section (a set per section cost kilobytes per chunk).
+        words: dict[str, set[str]] = defaultdict(set)
         for (doc_id, heading), idx in groups.items():
             idx.sort(key=lambda i: (chunks[i].metadata.get("ordinal", 0)))
-            words = frozenset(t for i in idx for t in tokenize(
-                f"{chunks[i].metadata.get('heading_path', '')} "
-                f"{chunks[i].metadata.get('questions', '')} {chunks[i].text}"))
-            s = Section(doc_id, heading, role_of(heading), tuple(idx), words)
+            for i in idx:
+                words[doc_id].update(tokenize(f"{chunks[i].metadata.get('heading_path', '')} "
+                                              f"{chunks[i].metadata.get('questions', '')} "
+                                              f"{chunks[i].text}"))
+            s = Section(doc_id, heading, role_of(heading), tuple(idx))
             self.sections[(doc_id, heading)] = s
             self.by_doc[doc_id].append(s)
-        for doc_id, secs in self.by_doc.items():
-            self.doc_words[doc_id] = frozenset().union(*(s.words for s in secs))
+        self.doc_words: dict[str, frozenset[str]] = {d: frozenset(w) for d, w in words.items()}
 
     def of(self, meta: dict) -> Section | None:
         return self.sections.get(section_key(meta))

@@ -148,7 +148,7 @@ def _score(q, ranked: list[tuple]) -> tuple[float, float]:
 
 
 QUALITY = ("recall_at_5", "mrr_at_10", "dense_recall_at_5", "dense_mrr_at_10")
-RULE = (">= 1.5x torch chunks/s; recall@5 and MRR@10 (hybrid and dense) within 0.01 of torch; "
+RULE = (">= 1.5x torch chunks/s; recall@5 and MRR@10 (hybrid and dense) within 0.005 of torch; "
         "a text's vector the same whatever it is batched with (cosine >= 0.999)")
 
 
@@ -157,7 +157,7 @@ def decide(result: dict) -> dict:
     and as good as PyTorch.
 
     "As good" is read strictly: recall@5 and MRR@10, through the assistant and through the
-    embeddings alone, each within one point; and batch invariance, because a vector that
+    embeddings alone, each within half a point (issue 19); and batch invariance, because a vector that
     depends on its batch neighbours makes a library's contents depend on how it was ingested
     (dynamic int8 quantisation scales activations per batch).
     """
@@ -170,7 +170,7 @@ def decide(result: dict) -> dict:
             continue
         deltas = {k: round(r[k] - torch_row[k], 4) for k in QUALITY}
         checks = {"fast": r["speedup"] >= 1.5,
-                  "as_good": all(d >= -0.01 for d in deltas.values()),
+                  "as_good": all(d >= -0.005 for d in deltas.values()),
                   "batch_invariant": r.get("batch_invariance", 1.0) >= 0.999}
         verdicts[name] = {"speedup": r["speedup"], "deltas": deltas, "checks": checks,
                           "qualifies": all(checks.values())}

@@ -68,18 +68,24 @@ def to_markdown(r: dict) -> str:
              "The pipeline's wall time (parse and chunk on one thread, embedding and store "
              "writes each on another) against `encode` alone on the texts it embedded: the "
              "chunks, then the sentences and section questions they bring (one call each). "
-             "Stage seconds overlap, so they add up to more than the wall time.",
+             "Stage seconds overlap, so they add up to more than the wall time. The "
+             "same-calls ratio replays the pipeline's own encoder calls alone (so what it "
+             "lacks of 1.0 is the other stages' share of the CPU); the grouping ratio is the "
+             "two-call encoder against those calls (below 1.0: grouping costs padding).",
              _table(["source", "docs", "chunks", "sentences", "pages", "parse s", "chunk s",
                      "embed s", "store s", "wall s", "encoder s (chunks + sentences)",
                      "embed share of wall", "pipeline chunks/s", "pages/s", "encoder chunks/s",
-                     "ingest ratio"],
+                     "ingest ratio", "encoder s, the pipeline's calls", "same-calls ratio",
+                     "grouping ratio"],
                     [[x["source"], x["documents"], x["chunks"], x["sentences"], x["pages"],
                       x["seconds"]["parse"], x["seconds"]["chunk"], x["seconds"]["embed"],
                       x["seconds"]["store"], x["seconds_wall"],
                       f"{x['encoder_seconds']} ({x['encoder_seconds_chunks']} + "
                       f"{x['encoder_seconds_sentences']})", x["embed_share_of_wall"],
                       x["pipeline_chunks_per_s"],
-                      x["pages_per_s"], x["encoder_chunks_per_s"], x["ingest_ratio"]]
+                      x["pages_per_s"], x["encoder_chunks_per_s"], x["ingest_ratio"],
+                      x.get("encoder_seconds_same_calls"), x.get("same_calls_ratio"),
+                      x.get("grouping_ratio")]
                      for x in r["ingest"]["rows"]])]
     q = r["queries"]
     parts += [f"## Warm queries ({q['questions']} questions, {q['declined']} declined)",
@@ -90,9 +96,11 @@ def to_markdown(r: dict) -> str:
                   f"{k} {v}" for k, v in q.get("retrieval_stages_p50_ms", {}).items()) + ".",
               f"Cold start (new process to first answer): {r['cold_start'].get('seconds')} s."]
     parts += ["## Scale (synthetic chunks, random unit vectors; each size in its own process)",
-              _table(["chunks", "store writes/s", "keyword index build s", "dense p50/p95 ms",
+              _table(["chunks", "store writes/s", "read every chunk s", "their RSS MB",
+                      "keyword index build s", "dense p50/p95 ms",
                       "keyword p50/p95 ms", "both p50/p95 ms", "RSS MB", "disk MB"],
-                     [[x["chunks"], x["store_writes_per_s"], x["keyword_build_s"],
+                     [[x["chunks"], x["store_writes_per_s"], x.get("read_chunks_s"),
+                       x.get("chunk_list_rss_mb"), x["keyword_build_s"],
                        f"{x['dense']['p50_ms']} / {x['dense']['p95_ms']}",
                        f"{x['keyword']['p50_ms']} / {x['keyword']['p95_ms']}",
                        f"{x['query']['p50_ms']} / {x['query']['p95_ms']}", x["rss_mb"],
@@ -113,9 +121,11 @@ def to_markdown(r: dict) -> str:
                   "unit vectors; Chroma's HNSW index is approximate and faster)",
                   _table(["chunks", "keyword build s", "index arrays MB",
                           "build RSS over base MB", "texts as Python str MB",
+                          "retriever's chunk list MB (from a 20k sample)",
                           "keyword p50/p95 ms", "exact dense p50/p95 ms", "RSS MB", "peak RSS MB"],
                          [[x["chunks"], x["keyword_build_s"], x["keyword_index_mb"],
                            x["keyword_build_rss_over_base_mb"], x["texts_as_python_str_mb"],
+                           x.get("retriever_chunk_list_mb"),
                            f"{x['keyword']['p50_ms']} / {x['keyword']['p95_ms']}",
                            f"{x['exact_dense']['p50_ms']} / {x['exact_dense']['p95_ms']}",
                            x["rss_mb"], x["peak_rss_mb"]] for x in r["large_scale"]])]
@@ -133,7 +143,10 @@ def to_markdown(r: dict) -> str:
                        x.get("batch_invariance")]
                       for x in b["rows"]])]
     d = r["decision"]
-    parts.append(f"Default-backend rule ({d['rule']}): **{d['default_backend']}**.")
+    parts.append(f"Default-backend rule ({d['rule']}): **{d['default_backend']}** (the "
+                 f"settings' backend, used for every other figure here: {s['backend']})."
+                 if d["candidates"] else "Default-backend rule: not applied (no quality pass "
+                 f"in this run); the settings' backend, used for every figure here: {s['backend']}.")
     for name, v in d["candidates"].items():
         failed = [k.replace("_", " ") for k, ok in v["checks"].items() if not ok]
         parts.append(f"- {name}: {v['speedup']}x; " + ("qualifies" if v["qualifies"]

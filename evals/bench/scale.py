@@ -97,8 +97,14 @@ def scale_child(n: int, folder: Path, queries: int) -> dict:
         store.write_document(DocumentRecord(doc_id, f"Synthetic {d}", "guidance", doc_id, h,
                                             chunks=len(idx)), batch)
     write_s = time.perf_counter() - t0
+    del texts
+    before_read = rss_mb().get("rss_mb", 0.0)
     t0 = time.perf_counter()
-    index = KeywordIndex(list(store.committed_chunks()))
+    chunks = list(store.committed_chunks())  # what the retriever reads at each library change
+    read_s = time.perf_counter() - t0
+    chunk_list_mb = (rss_mb().get("rss_mb") or 0.0) - before_read
+    t0 = time.perf_counter()
+    index = KeywordIndex(chunks)
     index_s = time.perf_counter() - t0
     qv = rng.standard_normal((queries, 384)).astype(np.float32)
     qv /= np.linalg.norm(qv, axis=1, keepdims=True)
@@ -118,6 +124,7 @@ def scale_child(n: int, folder: Path, queries: int) -> dict:
     disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     return {"chunks": n, "store_writes_per_s": round(n / write_s, 1),
             "write_s": round(write_s, 2), "keyword_build_s": round(index_s, 2),
+            "read_chunks_s": round(read_s, 2), "chunk_list_rss_mb": round(chunk_list_mb, 1),
             "dense": percentiles_ms(dense), "keyword": percentiles_ms(keyword),
             "query": percentiles_ms(both), "rss_mb": mem.get("rss_mb"),
             "peak_rss_mb": mem.get("peak_rss_mb"), "rss_over_base_mb": round(
@@ -162,11 +169,36 @@ def keyword_child(n: int, queries: int) -> dict:
         dense.append(time.perf_counter() - t1)
     mem = rss_mb()
     return {"chunks": n, "keyword_build_s": round(build_s, 1),
+            "retriever_chunk_list_mb": round(chunk_list_mb(n, vocab, weights, rng), 1),
             "keyword_index_mb": round(index_mb, 1),
             "keyword_build_rss_over_base_mb": round((built.get("rss_mb") or 0) - base, 1),
             "texts_as_python_str_mb": round(text_mb, 1), "keyword": percentiles_ms(keyword),
             "exact_dense": percentiles_ms(dense), "rss_mb": mem.get("rss_mb"),
             "peak_rss_mb": mem.get("peak_rss_mb")}
+
+
+def chunk_list_mb(n: int, vocab, weights, rng, sample: int = 20_000) -> float:
+    """What the retriever would hold for n chunks (every chunk's text and metadata as Python
+    objects, the keyword index's `chunks` and the section map over them), from a sample."""
+    import tracemalloc
+
+    from assistant.library.sections import SectionMap
+    from assistant.library.store import StoredChunk
+
+    texts = list(_texts(min(n, sample), vocab, weights, rng))
+    tracemalloc.start()
+    chunks = [StoredChunk(f"doc-{i // 500:05d}:h{i // 500:05d}:{i % 500}", t, {
+        "doc_id": f"doc-{i // 500:05d}", "doc_hash": f"{i // 500:064x}"[:16],
+        "title": f"Synthetic document {i // 500}", "kind": "guidance", "topics": ["none"],
+        "source": f"/library/documents/synthetic-{i // 500}.md", "start": i * 700,
+        "end": i * 700 + len(t), "tokens": 190, "ordinal": i % 500, "chunk_hash": f"{i:016x}",
+        "section": f"{i % 40}. Section {i % 40}", "heading_path": f"{i % 40}. Section {i % 40}"})
+        for i, t in enumerate(texts)]
+    sections = SectionMap(chunks)
+    held = tracemalloc.get_traced_memory()[0] + sum(sys.getsizeof(t) for t in texts)
+    tracemalloc.stop()
+    del chunks, sections
+    return held / len(texts) * n / 2**20
 
 
 if __name__ == "__main__":
