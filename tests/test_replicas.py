@@ -29,11 +29,18 @@ from tests.test_ui_browser import (  # noqa: F401 - browser is a fixture
     browser,
     citation_labels,
     idle,
+    new_page,
     serve,
-    visit,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.server]
+
+
+def visit(browser, url: str):  # noqa: F811
+    """A new visitor (no cookies, no Streamlit session) opening `url`: (context, page)."""
+    page, _ = new_page(browser)
+    page.goto(url)
+    return page.context, page
 SUPPLIER_QUESTION = "What do site managers check at each visit to an installer?"
 INGEST_MS = 1_200_000  # the long guide, embedded on a busy machine
 GUIDE = DATA_REQUEST_GUIDE.encode()
