@@ -69,7 +69,7 @@ def test_a_checklist_comes_only_from_a_document_that_answers_the_question(assist
     top = [p.doc_id for p in answer.passages[:3]]
 
     assert answer.parts.checklist
-    assert answer.parts.checklist_doc in top
+    assert answer.parts.checklist_doc == top[0] and top.count(top[0]) >= 2
 
 
 def test_every_part_is_in_the_json_and_rendered_in_the_text(assistant):
