@@ -65,7 +65,7 @@ class RetrievalSettings:
     weak_match: float
     mmr_lambda: float
     case_study_weight: float
-    min_relevance: float = 2.86  # decline below this relevance score (see the retriever)
+    min_relevance: float = 2.92  # decline below this relevance score (see the retriever)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     weak_match: float = 0.45  # answered, but flagged: the library may not address the question
     mmr_lambda: float = 0.9
     case_study_weight: float = 0.85  # guidance first; case studies illustrate it
-    min_relevance: float = 2.86  # dense + 2.8 x section question + 2.4 x term coverage
+    min_relevance: float = 2.92  # dense + 2.8 x section question + 2.4 x term coverage
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
     llm_base_url: str | None = None
     llm_model: str = "llama3.1"
