@@ -223,6 +223,21 @@ def test_an_upload_is_cited_only_after_a_second_librarian_approves_it(browser,  
     assert ("approve", "Bob Boss <bob@example.org>", True) in done
 
 
+def _opened(context, url: str):
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(url)
+    return page
+
+
+def _refused_sign_ins(data: Path):
+    records = _records(data)
+    try:
+        return records.events(action="sign-in-refused")
+    finally:
+        records.close()
+
+
 def _escalated_deal(data: Path, owner: str):
     from assistant.assessments.answers_file import apply_script, read_script, start_from_script
     from assistant.assessments.sessions import SessionRecords
@@ -315,17 +330,13 @@ def test_a_forged_identity_header_from_an_untrusted_address_is_refused_and_logge
         browser, proxy_app):  # noqa: F811
     url, data = proxy_app
     context = browser.new_context(extra_http_headers={"X-Forwarded-Email": "admin@example.org"})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
+    page = _opened(context, url + "/library")
     try:
-        page.goto(url + "/library")
         page.get_by_text("which is not a trusted proxy").wait_for()
         assert not page.get_by_role("heading", name="Add documents").count()
     finally:
         context.close()
-    records = _records(data)
-    refused = records.events(action="sign-in-refused")
-    records.close()
+    refused = _refused_sign_ins(data)
     assert refused and "127.0.0.1" in refused[0].detail and not refused[0].allowed
 
 
@@ -334,16 +345,12 @@ def test_a_forged_or_expired_sign_in_cookie_is_refused_and_logged(browser, signe
     context = browser.new_context()
     context.add_cookies([{"name": "_streamlit_user", "value": "forged-or-expired",
                           "url": url}])
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
+    page = _opened(context, url + "/library")
     try:
-        page.goto(url + "/library")
         page.get_by_text("the sign-in cookie is not valid").wait_for()
         assert page.get_by_role("button", name="Sign in").count()  # offered a fresh sign-in
         assert not page.get_by_role("heading", name="Documents").count()
     finally:
         context.close()
-    records = _records(data)
-    refused = records.events(action="sign-in-refused")
-    records.close()
+    refused = _refused_sign_ins(data)
     assert refused and "cookie is not valid" in refused[0].detail
