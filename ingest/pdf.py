@@ -31,12 +31,17 @@ def sniff(data: bytes) -> None:
 
 def read_pdf_pages(path: Path, limits: Limits) -> list[str]:
     """Raw text of each page, or ParseError with a reason a person understands."""
-    data = path.read_bytes()
-    sniff(data)
+    sniff(path.read_bytes())
+    return in_child(_pages, (str(path), limits.max_pages), limits)
+
+
+def in_child(work, args: tuple, limits: Limits):
+    """`work(*args)` in a child process with the time and memory bounds of PDF reading: its
+    result, or ParseError with a reason (what `work` raised, a timeout, a crash)."""
     # fork, not spawn: spawn re-imports the parent's __main__ (a Streamlit or pytest runner).
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_extract, args=(str(path), limits.max_pages, child), daemon=True)
+    proc = ctx.Process(target=_child, args=(work, args, child), daemon=True)
     proc.start()
     child.close()
     try:
@@ -58,8 +63,8 @@ def read_pdf_pages(path: Path, limits: Limits) -> list[str]:
     return payload
 
 
-def _extract(path: str, max_pages: int, conn) -> None:
-    """Child process: open, decrypt if the password is empty, extract text page by page."""
+def _child(work, args: tuple, conn) -> None:
+    """Child process: bound the memory, run `work`, send back its result or why it failed."""
     import logging
     import resource
 
@@ -70,7 +75,7 @@ def _extract(path: str, max_pages: int, conn) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # "incorrect startxref pointer" and kin
     try:
-        conn.send(("ok", _pages(path, max_pages)))
+        conn.send(("ok", work(*args)))
     except ParseError as err:
         conn.send(("error", str(err)))
     except MemoryError:

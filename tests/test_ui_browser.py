@@ -505,7 +505,11 @@ def test_a_pdf_citation_opens_the_pdf_at_its_page_with_the_quote_highlighted(pag
     first.get_by_role("button", name="Open page 2 of the PDF").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("page 2 of 2").wait_for()
+    dialog.get_by_text("Page 2: the quoted passage is marked in yellow.").wait_for()
+    expect(dialog.get_by_role("img").first).to_be_in_viewport()  # the page as the PDF draws it
     idle(page)
+    shot(page, "ask-pdf-page")
+    dialog.get_by_role("tab", name="Its text").click()
     mark = dialog.locator("strong").first
     expect(mark).to_be_in_viewport()  # the highlight is in view, no scrolling to find it
     marked = " ".join(mark.inner_text().split())
@@ -513,7 +517,6 @@ def test_a_pdf_citation_opens_the_pdf_at_its_page_with_the_quote_highlighted(pag
     assert dialog.get_by_text("A sale to a security agency needs the approval").is_visible(), \
         "the whole page is shown, not only the quote"
     assert not dialog.get_by_text("Scope").count(), "only the cited page"
-    shot(page, "ask-pdf-page")
 
 
 def conversations(app):

@@ -1,10 +1,11 @@
-"""A PDF citation's page, opened in the app: the whole page as the library read it, the quoted
-passage highlighted, and the PDF itself to download.
+"""A PDF citation's page, opened in the app: the page as the PDF draws it with the quoted
+passage marked, the page's text as the library read it (the quote highlighted, for copying
+and screen readers), and the PDF itself to download.
 
-The page is rendered from its text, not by a PDF viewer component: the text is read by
-`ingest.pdf` (a child process with time and memory bounds, as at ingest) and cleaned as at
-ingest, so the quote is found where the library found it, and nothing is loaded from the
-internet. Markdown citations already open on their section (components.citation).
+The picture is drawn by PDFium in a child process (`ingest.pdf_page`), the text read by
+`ingest.pdf` as at ingest (a child with time and memory bounds); no viewer component, so
+nothing is loaded from the internet. Markdown citations open on their section
+(components.citation).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from assistant.answer import Citation
 from ingest.clean import clean_pages
 from ingest.documents import ParseError
 from ingest.pdf import read_pdf_pages
+from ingest.pdf_page import render_page
 from ui.web import components as ui
 from ui.web import resources
 
@@ -52,10 +54,32 @@ def _page(c: Citation) -> None:
     if not ui.contains(text, c.quote):  # the file changed since it was ingested
         st.info("The quoted words are not on this page of the file as it is now.",
                 icon=":material/info:")
-    with st.container(border=True, height=520):
-        st.markdown(ui.highlighted(text, c.quote))
+    picture, words = st.tabs([":material/image: The page", ":material/notes: Its text"])
+    with picture:
+        _picture(source, c)
+    with words:
+        with st.container(border=True, height=520):
+            st.markdown(ui.highlighted(text, c.quote))
     st.download_button("Download the PDF", source.read_bytes(), file_name=source.name,
                        mime="application/pdf", icon=":material/download:", on_click="ignore")
+
+
+def _picture(source: Path, c: Citation) -> None:
+    try:
+        png, marked = page_picture(str(source), source.stat().st_mtime_ns, c.page, c.quote)
+    except ParseError as exc:
+        st.info(f"The page cannot be drawn ({ui.inline(exc)}); its text is in the next tab.",
+                icon=":material/info:")
+        return
+    st.image(png, caption=(f"Page {c.page}: the quoted passage is marked in yellow." if marked
+                           else f"Page {c.page} (the quoted words were not found to mark)"),
+             width="stretch")
+
+
+@st.cache_data(show_spinner="Drawing the page ...", max_entries=32)
+def page_picture(path: str, mtime_ns: int, page: int, quote: str) -> tuple[bytes, bool]:
+    """The page as a PNG with the quote marked (cached per file version and quote)."""
+    return render_page(Path(path), page, quote, resources.settings().limits)
 
 
 @st.cache_data(show_spinner="Reading the PDF ...", max_entries=16)
