@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -49,6 +50,13 @@ class AccessRecords:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @cached_property
+    def reviews(self):
+        """The uploads waiting for review and the provenance of approved ones (same database)."""
+        from assistant.access.reviews import DocumentReviews  # it builds on these records
+
+        return DocumentReviews(self)
 
     # roles -------------------------------------------------------------------------------
     def grant(self, user_id: str, role: Role | str, by: User | str) -> None:

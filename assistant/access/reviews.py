@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from assistant.access.identity import Refused, User
 from assistant.access.records import AccessRecords
@@ -139,8 +139,11 @@ class DocumentReviews:
             return [(name, data) for name, data in rows if data is not None]
 
     def _where(self, condition) -> tuple[Review, ...]:
+        """Matching rows without their bytes (an approved upload keeps up to HRDD_MAX_FILE_MB;
+        a citation's provenance must not read them all)."""
         with Session(self.engine) as db:
-            rows = db.scalars(select(ReviewRow).where(condition).order_by(ReviewRow.added_at))
+            rows = db.scalars(select(ReviewRow).options(defer(ReviewRow.data)).where(condition)
+                              .order_by(ReviewRow.added_at))
             return tuple(_review(r) for r in rows)
 
 

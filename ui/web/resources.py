@@ -126,10 +126,7 @@ def access():
 @st.cache_resource(show_spinner=False)
 def _access(url: str):
     from assistant.access.records import AccessRecords
-    from assistant.access.reviews import DocumentReviews
     from assistant.datadir import private_sessions_file
 
     private_sessions_file(settings())
-    records = AccessRecords(url)
-    records.reviews = DocumentReviews(records)
-    return records
+    return AccessRecords(url)
