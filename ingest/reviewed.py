@@ -21,7 +21,7 @@ from ingest.discovery import FileOutcome
 from ingest.documents import ParseError, check_size, file_hash, parse_file
 from ingest.pdf import read_pdf_pages
 from ingest.pipeline import IngestReport, Progress, ingest, remove
-from ingest.uploads import UPLOADS, UnsafeUpload, safe_upload_path, save_upload
+from ingest.uploads import UPLOADS, UnsafeUpload, safe_upload_path, save_upload, upload_target
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,11 @@ def upload(library, reviews: DocumentReviews, user: User, name: str, data: bytes
     """Check an upload and put it up for review (or in, for a one-person install)."""
     allowed(user, reviews, "upload", name)
     try:
-        parsed = _parse(library, name, data)
+        target = upload_target(library.settings.data_dir, name)
+        parsed = _parse(library, target, data)
     except (UnsafeUpload, ParseError) as exc:
         return UploadOutcome(name, "failed", reason=str(exc))
-    file_name = safe_upload_path(library.settings.data_dir, name).name
+    file_name = target.name
     problem = claim_problem(parsed.doc_id, parsed.title, file_name, _claimed(library, reviews))
     if problem:
         reviews.records.record(user, "upload", name, f"refused: {problem}", allowed=False)
@@ -129,12 +130,9 @@ def rebuild(library, reviews: DocumentReviews, user: User,
     return report
 
 
-def _parse(library, name: str, data: bytes):
-    """The upload parsed as ingest would parse it, to learn its id and title (and to refuse
-    a corrupt, encrypted or empty file now, not after review)."""
-    target = safe_upload_path(library.settings.data_dir, name)
-    if target.suffix.lower() not in (".pdf", ".md", ".markdown"):
-        raise UnsafeUpload("only PDF (.pdf) and Markdown (.md) files can be added")
+def _parse(library, target: Path, data: bytes):
+    """The upload (to be saved as `target`) parsed as ingest would parse it, to learn its id
+    and title (and to refuse a corrupt, encrypted or empty file now, not after review)."""
     check_size(len(data), library.settings.limits)
     pages = None
     if target.suffix.lower() == ".pdf":

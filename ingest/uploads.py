@@ -57,6 +57,14 @@ def safe_upload_path(data_dir: Path, filename: str) -> Path:
     return target
 
 
+def upload_target(data_dir: Path, filename: str) -> Path:
+    """`safe_upload_path`, for a file of a type the app takes (UnsafeUpload otherwise)."""
+    target = safe_upload_path(data_dir, filename)
+    if target.suffix.lower() not in UPLOAD_KINDS:
+        raise UnsafeUpload("only PDF (.pdf) and Markdown (.md) files can be added")
+    return target
+
+
 def _cut(text: str, max_bytes: int) -> str:
     """`text` shortened to at most `max_bytes` of UTF-8, never inside a character."""
     return text.encode()[:max_bytes].decode(errors="ignore").rstrip("-_")
@@ -81,9 +89,7 @@ def save_upload(data_dir: Path, name: str, data: bytes, limits: Limits) -> Saved
     a name that cannot be saved, a type the app does not take, or content that ingest would
     refuse (too large, empty, not really a PDF, binary).
     """
-    target = safe_upload_path(data_dir, name)
-    if target.suffix.lower() not in UPLOAD_KINDS:
-        raise UnsafeUpload("only PDF (.pdf) and Markdown (.md) files can be added")
+    target = upload_target(data_dir, name)
     try:
         check_size(len(data), limits)
         check_content(target.suffix, data)

@@ -348,7 +348,8 @@ def test_a_forged_or_expired_sign_in_cookie_is_refused_and_logged(browser, signe
     page = _opened(context, url + "/library")
     try:
         page.get_by_text("the sign-in cookie is not valid").wait_for()
-        assert page.get_by_role("button", name="Sign in").count()  # offered a fresh sign-in
+        page.get_by_role("button", name="Sign in").wait_for()  # offered a fresh sign-in
+        idle(page)
         assert not page.get_by_role("heading", name="Documents").count()
     finally:
         context.close()

@@ -111,11 +111,12 @@ class AccessRecords:
             return tuple(AuditEvent(_utc(r.at), r.who, r.action, r.target, r.detail, r.allowed)
                          for r in db.scalars(query))
 
-    def events_csv(self) -> str:
+    def events_csv(self, events: tuple[AuditEvent, ...] | None = None) -> str:
+        """The audit log as CSV: `events` (as `events()` read them), else all of it."""
         out = io.StringIO()
         writer = csv.DictWriter(out, AUDIT_FIELDS)
         writer.writeheader()
-        writer.writerows(e.to_dict() for e in self.events())
+        writer.writerows(e.to_dict() for e in (self.events() if events is None else events))
         return out.getvalue()
 
 

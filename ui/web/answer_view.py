@@ -118,16 +118,17 @@ def details(turn: Turn) -> None:
     if a.unsupported:
         st.markdown(f"**{ui.inline(UNSUPPORTED)}**\n\n"
                     + "\n".join(f"- {ui.inline(s)}" for s in a.unsupported))
-    ui.citations(a.citations, more=lambda c: _source_extras(c, turn.id),
+    approved = resources.access().reviews.approved()  # read once for all the sources
+    ui.citations(a.citations, more=lambda c: _source_extras(c, turn.id, approved),
                  prefix=sources_prefix(turn.id))
     _feedback(turn)
 
 
-def _source_extras(c, turn_id: str) -> None:
+def _source_extras(c, turn_id: str, approved: dict) -> None:
     """Under a citation: where the document came from, and the PDF at its page."""
     record = resources.library().store.document(c.doc_id)
     if record is not None:
-        st.caption(f"Provenance: {ui.inline(library_review.provenance(record))}")
+        st.caption(f"Provenance: {ui.inline(library_review.provenance(record, approved))}")
     source_page.open_button(c, turn_id)
 
 
