@@ -36,6 +36,9 @@ class Chunk:
             "start": self.start, "end": self.end, "tokens": self.tokens, "ordinal": self.ordinal,
             "chunk_hash": hashlib.sha256(self.text.encode()).hexdigest()[:16],
         }
+        if doc.applies:  # "shutdowns-content-restriction:4 ungp:4.3 oecd-due-diligence"
+            meta["applies"] = " ".join(f"{d}:{','.join(s)}" if s else d
+                                       for d, s in doc.applies.items())
         if self.unit.page is not None:
             meta["page"] = self.unit.page
         if self.unit.section:

@@ -51,6 +51,8 @@ class ParsedDocument:
     extra: dict = field(default_factory=dict)
     # from front matter: section number ("1", "4.2") -> the questions that section answers
     questions: dict[str, list[str]] = field(default_factory=dict)
+    # from front matter `applies`: another document's id -> the numbers of its sections
+    applies: dict[str, list[str]] = field(default_factory=dict)
 
     def questions_for(self, section: str | None) -> tuple[str, ...]:
         """The questions keyed to a section's number or to the top-level section above it."""
@@ -164,7 +166,7 @@ def _from_markdown(path: Path, data: bytes, text: str) -> ParsedDocument:
         doc_id=slugify(fm.id or path.stem), title=title, kind=fm.kind or "document",
         source=str(path), doc_hash=file_hash(data), units=units, unit_name="sections",
         topics=fm.topics, publisher=fm.publisher, year=fm.year, url=fm.url, summary=fm.summary,
-        questions=fm.questions,
+        questions=fm.questions, applies=fm.applies,
     )
 
 

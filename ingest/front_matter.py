@@ -25,6 +25,8 @@ MAX_TOPICS, MAX_TOPIC_CHARS = 30, 60
 MAX_OTHER_CHARS = 2000  # keys this app does not use: scalars only, kept short
 SECTION = re.compile(r"^\d{1,2}(\.\d{1,2})?$")
 MAX_SECTIONS, MAX_QUESTIONS, QUESTION_CHARS = 40, 12, (3, 300)
+MAX_LINKS = 8  # `applies`: documents a file may name
+DOC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
 DELIMITED = re.compile(r"^---[ \t]*\n(.*?)\n---[ \t]*(?:\n|$)", re.S)
 
 
@@ -46,6 +48,8 @@ class FrontMatter:
     summary: str = ""
     # section number ("1", "4.2") -> questions that section answers, in the asker's words
     questions: dict[str, list[str]] = field(default_factory=dict)
+    # document id -> the numbers of its sections this document applies ([] for the whole)
+    applies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def split_front_matter(text: str) -> tuple[dict, str]:
@@ -97,7 +101,7 @@ def check_front_matter(meta: dict, kinds: set[str]) -> FrontMatter:
     for key, value in meta.items():
         if not isinstance(key, str):
             raise FrontMatterError(f"front matter key {_show(key)} is not a name")
-        if key not in TEXT_LIMITS and key not in ("topics", "year", "questions"):
+        if key not in TEXT_LIMITS and key not in ("topics", "year", "questions", "applies"):
             _check_other(key, value)
     text = {key: _text(meta, key, limit) for key, limit in TEXT_LIMITS.items()}
     if text["kind"] and text["kind"] not in kinds:
@@ -106,7 +110,8 @@ def check_front_matter(meta: dict, kinds: set[str]) -> FrontMatter:
     return FrontMatter(id=text["id"], title=text["title"], kind=text["kind"],
                        topics=_topics(meta.get("topics")), publisher=text["publisher"],
                        year=_year(meta.get("year")), url=text["url"], summary=text["summary"],
-                       questions=_questions(meta.get("questions")))
+                       questions=_questions(meta.get("questions")),
+                       applies=_applies(meta.get("applies")))
 
 
 def _text(meta: dict, key: str, limit: int) -> str:
@@ -191,6 +196,37 @@ def _questions(value) -> dict[str, list[str]]:
                                        f"{high} characters")
             questions.append(text)
         out[section] = questions
+    return out
+
+
+def _applies(value) -> dict[str, list[str]]:
+    """`applies`: the id of another document -> the numbers of its sections that this one
+    applies (a case study naming the guidance it puts into practice)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FrontMatterError("'applies' in front matter must map document ids to lists of "
+                               f"section numbers, not {_kind(value)}")
+    if len(value) > MAX_LINKS:
+        raise FrontMatterError(f"'applies' in front matter names {len(value)} documents; the "
+                               f"limit is {MAX_LINKS}")
+    out: dict[str, list[str]] = {}
+    for doc_id, sections in value.items():
+        if not isinstance(doc_id, str) or not DOC_ID.match(doc_id):
+            raise FrontMatterError(f"'applies' in front matter: {_show(doc_id)} is not a "
+                                   "document id like 'ungp'")
+        sections = [] if sections is None else sections
+        if not isinstance(sections, list) or len(sections) > MAX_SECTIONS:
+            raise FrontMatterError(f"'applies' in front matter: {doc_id} must have a list of "
+                                   f"at most {MAX_SECTIONS} section numbers, not "
+                                   f"{_kind(sections)}")
+        numbers = [str(s) if isinstance(s, int) and not isinstance(s, bool) else s
+                   for s in sections]
+        bad = next((s for s in numbers if not isinstance(s, str) or not SECTION.match(s)), None)
+        if bad is not None:
+            raise FrontMatterError(f"'applies' in front matter: {doc_id}: {_show(bad)} is not "
+                                   "a section number like \"4\" or \"4.2\" (in quotes)")
+        out[doc_id] = numbers
     return out
 
 

@@ -207,3 +207,22 @@ def test_a_kind_filter_keeps_the_answer_to_case_studies(assistant):
     assert {p.kind for p in answer.passages} == {"case-study"}
     assert {kinds[c.doc_id] for c in answer.citations} == {"case-study"}, \
         [(c.n, c.doc_id) for c in answer.citations]
+
+
+@pytest.mark.parametrize("question,case,guidance", [
+    ("During nationwide protests the authorities invoked emergency powers under the telecom law "
+     "and ordered us to suspend mobile service across the country. What should we do?",
+     "case-egypt-2011-shutdown", ("shutdowns-content-restriction", "4")),
+    ("A vendor sold a monitoring centre to a state operator before a disputed election and "
+     "protesters were later arrested. What should we do now?",
+     "case-iran-2009-monitoring-centre", ("four-ps-framework", "")),
+])
+def test_a_dilemma_told_as_a_case_gets_the_case_and_the_guidance_it_applies(assistant, question,
+                                                                            case, guidance):
+    """The case's front matter `applies` names the guidance sections it puts into practice;
+    they join the candidates, so the top five hold the case and the general guidance."""
+    top = assistant.retrieve(question).passages[:5]
+    assert case in {p.doc_id for p in top}
+    doc_id, number = guidance
+    assert any(p.doc_id == doc_id and (p.section or "").startswith(number) for p in top), \
+        [(p.doc_id, p.section) for p in top]

@@ -320,3 +320,14 @@ def test_section_questions_point_at_sections_that_exist(path):
     for section, asked in questions.items():
         assert str(section) in numbers, f"no section {section}"
         assert asked and all(isinstance(q, str) and len(q) >= 3 for q in asked)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_the_sections_a_document_applies_exist(path):
+    meta, _ = read(path)
+    for doc_id, numbers in (meta.get("applies") or {}).items():
+        assert doc_id != path.stem, "a document applies itself"
+        _, body = doc(doc_id)
+        present = {m.group(1) for m in re.finditer(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", body, re.M)}
+        missing = [n for n in numbers or () if str(n) not in present]
+        assert not missing, f"{doc_id} has no section {missing}"

@@ -129,6 +129,31 @@ questions:
                              "4.2": ["what if a supplier says no"]}
 
 
+def test_the_sections_a_document_applies_are_read_in_order():
+    doc = parse("title: Case\napplies: {shutdowns-content-restriction: ['4', 6], ungp: ['5.5'], "
+                "gni-principles: []}")
+    assert doc.applies == {"shutdowns-content-restriction": ["4", "6"], "ungp": ["5.5"],
+                           "gni-principles": []}
+    assert list(doc.applies) == ["shutdowns-content-restriction", "ungp", "gni-principles"]
+
+
+@pytest.mark.parametrize("applies,message", [
+    ("[ungp]", "'applies' in front matter must map document ids to lists of section numbers, "
+     "not a list"),
+    ("{'UNGP guide': ['4']}", "'applies' in front matter: 'UNGP guide' is not a document id"),
+    ("{ungp: '4'}", "'applies' in front matter: ungp must have a list of at most 40 section "
+     "numbers, not text"),
+    ("{ungp: [5.5]}", "'applies' in front matter: ungp: 5.5 is not a section number"),
+    ("{ungp: ['intro']}", "'applies' in front matter: ungp: 'intro' is not a section number"),
+    ("{" + ", ".join(f"doc-{i}: ['1']" for i in range(9)) + "}",
+     "'applies' in front matter names 9 documents; the limit is 8"),
+], ids=lambda v: v[:30])
+def test_bad_links_are_refused_naming_the_field(applies, message):
+    with pytest.raises(ParseError) as err:
+        parse(f"title: Acme\napplies: {applies}")
+    assert str(err.value).startswith(message)
+
+
 def test_a_document_without_questions_has_none():
     assert parse("title: Acme").questions == {}
     assert parse_file(Path("plain.md"), BODY.encode()).questions == {}

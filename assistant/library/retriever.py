@@ -4,13 +4,15 @@ ranked by section, de-duplicated, diversified; and whether the library covers th
 The question is searched with its shorthand spelt out (`assistant.library.shorthand`: "govt",
 "LI", "cut mobile data"). Three ranked lists are fused: the chunks nearest the question's
 vector, the best BM25 chunks, and the chunks of the sections whose declared questions (front
-matter `questions`) are nearest the question. The section, not the chunk, is what answers: the best chunk of a
-top-level section stands for it (the composer reads the section whole). For a dilemma or a
-how-to question a case study's actions rank above its narrative. A question is declined
-unless a relevance score clears a bar: the best similarity, the nearest section question's
-similarity and the best documents' coverage of the question's rarer words, weighted
-(`KEY_WEIGHT`, `COVERAGE_WEIGHT`), so a near-domain question ("transfer pricing") is not
-answered from a passage that shares one word with it.
+matter `questions`) are nearest the question. The section, not the chunk, is what answers:
+the best chunk of a top-level section stands for it (the composer reads the section whole).
+For a dilemma or a how-to question a case study's actions rank above its narrative, and the
+sections a well-ranked document declares it applies (front matter `applies`, see
+`assistant.library.links`) join the candidates. A question is declined unless a relevance
+score clears a bar: the best similarity, the nearest section question's similarity and the
+best documents' coverage of the question's rarer words, weighted (`KEY_WEIGHT`,
+`COVERAGE_WEIGHT`), so a near-domain question ("transfer pricing") is not answered from a
+passage that shares one word with it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from assistant.answer import Passage
 from assistant.library.bm25 import KeywordIndex, load_or_build, tokenize
 from assistant.library.embedder import MiniLMEmbeddings
+from assistant.library.links import add_linked
 from assistant.library.sections import (
     ACTION,
     CHECKLIST,
@@ -199,6 +202,8 @@ class HybridRetriever:
         for rank, (i, _) in enumerate(key_hits):
             add(rank, self._index.chunks[i], LIST_WEIGHTS["questions"])
         self._weigh_sections(fused, chunks, kind)
+        if wants_action(kind):  # a dilemma or a how-to: the guidance a case applies
+            add_linked(fused, chunks, self._sections, allowed)
         ranked = sorted(fused, key=lambda c: -fused[c])
         ranked = self._one_per_section(self._collapse_duplicates(ranked, chunks), chunks)
         chosen = self._diversify(ranked, fused, chunks, k)

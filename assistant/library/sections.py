@@ -104,6 +104,17 @@ class SectionMap:
         return max((sum(w for t, w in weight.items() if t in self.doc_words.get(d, ()))
                     / total for d in docs), default=0.0)
 
+    def unit(self, doc_id: str, number: str) -> list[int]:
+        """The chunks (indices, in reading order) of a document's section or sub-section by
+        its number ("4" holds 4.1 and 4.2)."""
+        top = next((s for s in self.by_doc.get(doc_id, ())
+                    if NUMBER.match(s.heading) and NUMBER.match(s.heading).group(1)
+                    == number.split(".")[0]), None)
+        if top is None or "." not in number:
+            return list(top.chunks) if top else []
+        return [i for i in top.chunks
+                if (str(self.chunks[i].metadata.get("section", "")) + " ").startswith(number + " ")]
+
     def with_role(self, doc_id: str, role: str) -> list[Section]:
         return [s for s in self.by_doc.get(doc_id, ()) if s.role == role]
 
