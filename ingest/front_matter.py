@@ -160,16 +160,22 @@ def _year(value) -> int | None:
     return value
 
 
-def _questions(value) -> dict[str, list[str]]:
-    """`questions`: section number -> the questions that section answers."""
+def _mapping(value, key: str, what: str, counted: str, limit: int) -> dict:
+    """A field that maps keys to lists, checked for its type and its size."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise FrontMatterError("'questions' in front matter must map section numbers to lists "
-                               f"of questions, not {_kind(value)}")
-    if len(value) > MAX_SECTIONS:
-        raise FrontMatterError(f"'questions' in front matter has {len(value)} sections; the "
-                               f"limit is {MAX_SECTIONS}")
+        raise FrontMatterError(f"'{key}' in front matter must map {what}, not {_kind(value)}")
+    if len(value) > limit:
+        raise FrontMatterError(f"'{key}' in front matter {counted.format(n=len(value))}; the "
+                               f"limit is {limit}")
+    return value
+
+
+def _questions(value) -> dict[str, list[str]]:
+    """`questions`: section number -> the questions that section answers."""
+    value = _mapping(value, "questions", "section numbers to lists of questions",
+                     "has {n} sections", MAX_SECTIONS)
     out: dict[str, list[str]] = {}
     low, high = QUESTION_CHARS
     for key, items in value.items():
@@ -202,14 +208,8 @@ def _questions(value) -> dict[str, list[str]]:
 def _applies(value) -> dict[str, list[str]]:
     """`applies`: the id of another document -> the numbers of its sections that this one
     applies (a case study naming the guidance it puts into practice)."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise FrontMatterError("'applies' in front matter must map document ids to lists of "
-                               f"section numbers, not {_kind(value)}")
-    if len(value) > MAX_LINKS:
-        raise FrontMatterError(f"'applies' in front matter names {len(value)} documents; the "
-                               f"limit is {MAX_LINKS}")
+    value = _mapping(value, "applies", "document ids to lists of section numbers",
+                     "names {n} documents", MAX_LINKS)
     out: dict[str, list[str]] = {}
     for doc_id, sections in value.items():
         if not isinstance(doc_id, str) or not DOC_ID.match(doc_id):

@@ -149,9 +149,7 @@ def test_the_sections_a_document_applies_are_read_in_order():
      "'applies' in front matter names 9 documents; the limit is 8"),
 ], ids=lambda v: v[:30])
 def test_bad_links_are_refused_naming_the_field(applies, message):
-    with pytest.raises(ParseError) as err:
-        parse(f"title: Acme\napplies: {applies}")
-    assert str(err.value).startswith(message)
+    refused_with("applies", applies, message)
 
 
 def test_a_document_without_questions_has_none():
@@ -188,8 +186,12 @@ def test_a_section_number_written_without_quotes_is_taken_when_it_is_whole():
      "'questions' in front matter has 41 sections; the limit is 40"),
 ], ids=lambda v: v[:30])
 def test_bad_questions_are_refused_naming_the_field(questions, message):
+    refused_with("questions", questions, message)
+
+
+def refused_with(key: str, value: str, message: str) -> None:
     with pytest.raises(ParseError) as err:
-        parse(f"title: Acme\nquestions: {questions}")
+        parse(f"title: Acme\n{key}: {value}")
     assert str(err.value).startswith(message)
 
 
