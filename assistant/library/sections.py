@@ -10,12 +10,16 @@ are its actions. Documents without these names (a company's PDF) simply have no 
 from __future__ import annotations
 
 import re
+from array import array
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answer import Passage
-from assistant.library.bm25 import tokenize
-from assistant.library.store import StoredChunk
+from assistant.library.bm25 import KeywordIndex, read_table, tokenize
+from assistant.library.chunk_table import load
+from assistant.library.sentence_vectors import ChunkText, chunk_text
+from assistant.library.store import LibraryStore, StoredChunk
 
 BOTTOM_LINE, STEPS, WATCH, CHECKLIST = "in-short", "what-to-do", "watch-for", "checklist"
 NARRATIVE, ACTION, BODY = "narrative", "action", "body"
@@ -65,28 +69,24 @@ class Section:
 
 
 class SectionMap:
-    """Every committed document's top-level sections, from the keyword index's chunk list."""
+    """Every committed document's top-level sections, from the keyword index's chunk list
+    (a list, or a `ChunkTable` whose texts are read when a section is: see `Sections`)."""
 
-    def __init__(self, chunks: list[StoredChunk]):
+    def __init__(self, chunks: Sequence[StoredChunk], built: Sections | None = None):
         self.chunks = chunks
-        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for i, ch in enumerate(chunks):
-            groups[section_key(ch.metadata)].append(i)
+        if built is None:
+            built = Sections()
+            for i, ch in enumerate(chunks):
+                built.add(i, ch)
         self.sections: dict[tuple[str, str], Section] = {}
         self.by_doc: dict[str, list[Section]] = defaultdict(list)
-        # Each document's analysed terms (text, headings, section questions), for `coverage`:
-        # kept per document, not per section (a set per section cost kilobytes per chunk).
-        words: dict[str, set[str]] = defaultdict(set)
-        for (doc_id, heading), idx in groups.items():
-            idx.sort(key=lambda i: (chunks[i].metadata.get("ordinal", 0)))
-            for i in idx:
-                words[doc_id].update(tokenize(f"{chunks[i].metadata.get('heading_path', '')} "
-                                              f"{chunks[i].metadata.get('questions', '')} "
-                                              f"{chunks[i].text}"))
+        for (doc_id, heading), idx in built.groups.items():
+            idx.sort(key=lambda i: built.ordinals[i])
             s = Section(doc_id, heading, role_of(heading), tuple(idx))
             self.sections[(doc_id, heading)] = s
             self.by_doc[doc_id].append(s)
-        self.doc_words: dict[str, frozenset[str]] = {d: frozenset(w) for d, w in words.items()}
+        self.doc_words: dict[str, frozenset[str]] = {d: frozenset(w)
+                                                     for d, w in built.words.items()}
 
     def of(self, meta: dict) -> Section | None:
         return self.sections.get(section_key(meta))
@@ -110,10 +110,47 @@ class SectionMap:
     def passages(self, section: Section) -> list[Passage]:
         """The section's units (itself or its sub-sections), each put back together whole."""
         by_unit: dict[str, list[StoredChunk]] = defaultdict(list)
-        for i in section.chunks:
-            ch = self.chunks[i]
+        for ch in load(self.chunks, section.chunks):  # one store read for a ChunkTable
             by_unit[str(ch.metadata.get("section", ""))].append(ch)
         return [_joined(parts) for parts in by_unit.values()]
+
+
+class Sections:
+    """What the section map needs of each chunk, gathered in one pass (`add(i, chunk)`), so
+    that the chunks' texts need not be held: each section's chunk indices and ordinals, and
+    each document's analysed terms (text, headings, section questions), for `coverage`, kept
+    per document, not per section (a set per section cost kilobytes per chunk)."""
+
+    def __init__(self):
+        self.groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.ordinals = array("q")  # chunk i's ordinal in its document, for i in order
+        self.words: dict[str, set[str]] = defaultdict(set)
+
+    def add(self, i: int, ch: StoredChunk) -> None:
+        key = section_key(ch.metadata)
+        self.groups[key].append(i)
+        if i != len(self.ordinals):
+            raise ValueError(f"chunks are added in order: {i} after {len(self.ordinals) - 1}")
+        self.ordinals.append(int(ch.metadata.get("ordinal", 0)))
+        self.words[key[0]].update(tokenize(f"{ch.metadata.get('heading_path', '')} "
+                                           f"{ch.metadata.get('questions', '')} {ch.text}"))
+
+
+def read_library(store: LibraryStore, cache_dir, version: str
+                 ) -> tuple[KeywordIndex, SectionMap, dict[str, list[tuple[int, ChunkText]]]]:
+    """The retriever's view of the library, from one pass over its committed chunks: the
+    keyword index over a `ChunkTable` (texts read by id when needed), the section map, and
+    the chunks that declare section questions, by document version."""
+    sections, asked = Sections(), {}
+
+    def visit(i: int, ch: StoredChunk) -> None:
+        sections.add(i, ch)
+        if ch.metadata.get("questions"):
+            asked.setdefault(str(ch.metadata.get("doc_hash")), []).append(
+                (i, chunk_text(ch.text, ch.metadata)))
+
+    index = read_table(cache_dir, version, store.committed_chunks, store.chunks_by_id, visit)
+    return index, SectionMap(index.chunks, sections), asked
 
 
 def to_passage(ch: StoredChunk, score: float, dense: float | None, kw: float | None) -> Passage:
