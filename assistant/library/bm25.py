@@ -61,8 +61,14 @@ def tokenize(text: str) -> list[str]:
 
 def indexed_text(chunk: StoredChunk) -> str:
     """What BM25 sees of a chunk: title, heading path, section questions and the text."""
+    return f"{chunk.metadata.get('title', '')} {body_text(chunk)}"
+
+
+def body_text(chunk: StoredChunk) -> str:
+    """A chunk's heading path, section questions and text: its terms are the ones its
+    document is said to cover (`sections.SectionMap.coverage`)."""
     m = chunk.metadata
-    return f"{m.get('title', '')} {m.get('heading_path', '')} {m.get('questions', '')} {chunk.text}"
+    return f"{m.get('heading_path', '')} {m.get('questions', '')} {chunk.text}"
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,10 @@ class Postings:
         self._lengths = array("f")
 
     def add(self, text: str) -> None:
-        counts = Counter(tokenize(text))
+        self.add_terms(tokenize(text))
+
+    def add_terms(self, terms: list[str]) -> None:
+        counts = Counter(terms)
         i = len(self._lengths)
         self._lengths.append(sum(counts.values()))
         for term, tf in counts.items():
@@ -200,17 +209,19 @@ def load_or_build(cache_dir: Path, version: str, chunks_fn) -> KeywordIndex:
 
 
 def read_table(cache_dir: Path, version: str, chunks_fn, reader: Reader,
-               visit=lambda i, ch: None) -> KeywordIndex:
+               visit=lambda i, ch, terms: None) -> KeywordIndex:
     """The index over a `ChunkTable` of the library (texts read by id, not held), built in
-    the same pass over `chunks_fn()` that reads the table and calls `visit(i, chunk)`, unless
-    the cache holds this version; a cache that turns out stale costs a second pass."""
+    the same pass over `chunks_fn()` that reads the table and calls `visit(i, chunk, terms)`
+    (`terms`: those of `body_text(chunk)`), unless the cache holds this version; a cache that
+    turns out stale costs a second pass."""
     cached = _load(cache_dir, version)
     postings = Postings() if cached is None else None
 
     def each(i: int, ch: StoredChunk) -> None:
-        visit(i, ch)
+        terms = tokenize(body_text(ch))  # once for both: BM25 adds the title's
+        visit(i, ch, terms)
         if postings is not None:
-            postings.add(indexed_text(ch))
+            postings.add_terms(tokenize(ch.metadata.get("title", "")) + terms)
 
     table = ChunkTable.read(chunks_fn(), reader, each)
     if cached is not None and cached[1] == table.chunk_ids:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answer import Passage
-from assistant.library.bm25 import KeywordIndex, read_table, tokenize
+from assistant.library.bm25 import KeywordIndex, body_text, read_table, tokenize
 from assistant.library.chunk_table import load
 from assistant.library.sentence_vectors import ChunkText, chunk_text
 from assistant.library.store import LibraryStore, StoredChunk
@@ -126,14 +126,14 @@ class Sections:
         self.ordinals = array("q")  # chunk i's ordinal in its document, for i in order
         self.words: dict[str, set[str]] = defaultdict(set)
 
-    def add(self, i: int, ch: StoredChunk) -> None:
+    def add(self, i: int, ch: StoredChunk, terms: list[str] | None = None) -> None:
+        """Chunk `i` (in order); `terms`: those of `bm25.body_text(ch)`, if already known."""
         key = section_key(ch.metadata)
         self.groups[key].append(i)
         if i != len(self.ordinals):
             raise ValueError(f"chunks are added in order: {i} after {len(self.ordinals) - 1}")
         self.ordinals.append(int(ch.metadata.get("ordinal", 0)))
-        self.words[key[0]].update(tokenize(f"{ch.metadata.get('heading_path', '')} "
-                                           f"{ch.metadata.get('questions', '')} {ch.text}"))
+        self.words[key[0]].update(tokenize(body_text(ch)) if terms is None else terms)
 
 
 def read_library(store: LibraryStore, cache_dir, version: str
@@ -143,8 +143,8 @@ def read_library(store: LibraryStore, cache_dir, version: str
     the chunks that declare section questions, by document version."""
     sections, asked = Sections(), {}
 
-    def visit(i: int, ch: StoredChunk) -> None:
-        sections.add(i, ch)
+    def visit(i: int, ch: StoredChunk, terms: list[str]) -> None:
+        sections.add(i, ch, terms)
         if ch.metadata.get("questions"):
             asked.setdefault(str(ch.metadata.get("doc_hash")), []).append(
                 (i, chunk_text(ch.text, ch.metadata)))

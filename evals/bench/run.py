@@ -288,10 +288,12 @@ class Benchmark:
         return measure_load(self, self.questions(40), self.plan.load_seconds)
 
     def measure_large(self, n: int) -> dict:
-        self.say(f"large scale: keyword index and exact dense search over {n:,} chunks")
+        self.say(f"large scale: the retriever's holding and exact dense search over {n:,} chunks")
+        folder = self.work / f"large-{n}"
         done = subprocess.run([sys.executable, "-m", "evals.bench.scale", "--keyword", str(n),
-                               str(self.plan.scale_queries)],
+                               str(self.plan.scale_queries), str(folder)],
                               capture_output=True, text=True, timeout=3600, env=_child_env())
+        shutil.rmtree(folder, ignore_errors=True)
         if done.returncode:
             raise RuntimeError(f"the large-scale process ({n}) failed: {done.stderr[-2000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
