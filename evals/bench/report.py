@@ -43,6 +43,11 @@ def save(result: dict, out_dir: Path) -> Path:
     return folder
 
 
+def _timed_out(rows: list[dict]) -> list[str]:
+    return [f"{x['chunks']:,} chunks: stopped after {x['timed_out_s']} s (no figures)."
+            for x in rows if "timed_out_s" in x]
+
+
 def _pair(p: dict | None) -> str:
     return f"{p['p50_ms']} / {p['p95_ms']}" if p else ""
 
@@ -108,7 +113,8 @@ def to_markdown(r: dict) -> str:
                        f"{x['dense']['p50_ms']} / {x['dense']['p95_ms']}",
                        f"{x['keyword']['p50_ms']} / {x['keyword']['p95_ms']}",
                        f"{x['query']['p50_ms']} / {x['query']['p95_ms']}", x["rss_mb"],
-                       x["disk_mb"]] for x in r["scale"]])]
+                       x["disk_mb"]] for x in r["scale"] if "timed_out_s" not in x]),
+              *_timed_out(r["scale"])]
     if ld := r.get("load"):
         a = ld.get("answer") or {}
         parts += [f"## Load: {ld['processes']} app processes x {ld['askers_per_process']} "
@@ -136,7 +142,8 @@ def to_markdown(r: dict) -> str:
                            f"{x['keyword']['p50_ms']} / {x['keyword']['p95_ms']}",
                            _pair(x.get("section_read")),
                            f"{x['exact_dense']['p50_ms']} / {x['exact_dense']['p95_ms']}",
-                           x["rss_mb"], x["peak_rss_mb"]] for x in r["large_scale"]])]
+                           x["rss_mb"], x["peak_rss_mb"]] for x in r["large_scale"]
+                          if "timed_out_s" not in x]), *_timed_out(r["large_scale"])]
     b = r["backends"]
     parts += [f"## Backends: speed on the same {b['rows'][0]['chunks']} chunks (best of "
               f"{r['plan'].get('rounds', 1)} interleaved rounds); quality over the whole "
