@@ -80,14 +80,15 @@ def to_markdown(r: dict) -> str:
              "Stage seconds overlap, so they add up to more than the wall time. The "
              "same-calls ratio replays the pipeline's own encoder calls alone (so what it "
              "lacks of 1.0 is the other stages' share of the CPU); the grouping ratio is the "
-             "two-call encoder against those calls (below 1.0: grouping costs padding). CPU "
+             "two-call encoder against those calls (below 1.0: grouping costs padding, counted "
+             "apart in the padding ratio: padded tokens of the two calls / of the pipeline's). CPU "
              "seconds (every thread's) tell the other stages' cost apart from the load: the "
              "pipeline's against its encoder calls replayed alone.",
              _table(["source", "docs", "chunks", "sentences", "pages", "parse s", "chunk s",
                      "embed s", "store s", "wall s", "encoder s (chunks + sentences)",
                      "embed share of wall", "pipeline chunks/s", "pages/s", "encoder chunks/s",
                      "ingest ratio", "encoder s, the pipeline's calls", "same-calls ratio",
-                     "grouping ratio", "CPU s, pipeline / its calls alone"],
+                     "grouping ratio", "padding ratio", "CPU s, pipeline / its calls alone"],
                     [[x["source"], x["documents"], x["chunks"], x["sentences"], x["pages"],
                       x["seconds"]["parse"], x["seconds"]["chunk"], x["seconds"]["embed"],
                       x["seconds"]["store"], x["seconds_wall"],
@@ -96,7 +97,7 @@ def to_markdown(r: dict) -> str:
                       x["pipeline_chunks_per_s"],
                       x["pages_per_s"], x["encoder_chunks_per_s"], x["ingest_ratio"],
                       x.get("encoder_seconds_same_calls"), x.get("same_calls_ratio"),
-                      x.get("grouping_ratio"),
+                      x.get("grouping_ratio"), x.get("padding_ratio"),
                       f"{x.get('cpu_seconds_pipeline')} / {x.get('cpu_seconds_same_calls')}"]
                      for x in r["ingest"]["rows"]])]
     q = r["queries"]
