@@ -129,7 +129,10 @@ class IngestReport:
 # Documents are embedded together up to this many chunks: the encoder sorts one call's texts
 # by length and pads each batch only to its longest, so a call over several documents runs
 # closer to the raw encoder than one call per document (whose last batch is rarely full).
-GROUP_CHUNKS = 256
+# On the starter corpus and the real PDFs the encoder (batch 16) computes 2.6% more padded
+# tokens in groups of 256 than in one call, 1.5% at 512, 0.9% at 1024 (docs/performance.md):
+# 1024 it is, some 15 MB a group (texts, metadata, vectors).
+GROUP_CHUNKS = 1024
 QUEUED = 1  # groups waiting between two stages: parsed ahead of the encoder, embedded ahead of
 # the writer; with the one each stage holds, at most five groups are in memory at once
 

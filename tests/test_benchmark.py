@@ -40,8 +40,8 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
     from evals.bench.report import save
 
     plan = BenchPlan(sources=(("tiny", tiny_corpus),), questions=12, scales=(300,),
-                     scale_queries=20, backends=("torch",), batch_sizes=(16,),
-                     thread_counts=(1,), grid_chunks=16, load_seconds=5)
+                     large_scales=(2_000,), scale_queries=20, backends=("torch",),
+                     batch_sizes=(16,), thread_counts=(1,), grid_chunks=16, load_seconds=5)
     labelled = [LabelledQuestion("What should a company do when ordered to shut down the network "
                                  "before an election?", ("shutdowns-content-restriction",
                                                          "case-election-shutdown"))]
@@ -53,6 +53,9 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
     assert result["queries"]["questions"] == 12
     (scale,) = result["scale"]
     assert scale["chunks"] == 300 and scale["store_writes_per_s"] > 0 and scale["rss_mb"] > 0
+    (large,) = result["large_scale"]  # the retriever's holding, texts read by id from a file
+    assert large["chunks"] == 2_000 and large["keyword"]["n"] == 20
+    assert 0 < large["chunk_table_mb"] < large["retriever_chunk_list_mb"]
     load = result["load"]  # two app processes asking through one Chroma server
     assert load["answers"] > 0 and load["errors"] == 0, load["error_sample"]
     (torch_row,) = result["backends"]["rows"]

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import Stemmer  # PyStemmer: the Snowball stemmers, a C extension with no data to download
 
+from assistant.library.chunk_table import ChunkTable, Reader
+from assistant.library.chunk_table import load as load_chunks
 from assistant.library.store import StoredChunk
 
 log = logging.getLogger(__name__)
@@ -59,8 +61,14 @@ def tokenize(text: str) -> list[str]:
 
 def indexed_text(chunk: StoredChunk) -> str:
     """What BM25 sees of a chunk: title, heading path, section questions and the text."""
+    return f"{chunk.metadata.get('title', '')} {body_text(chunk)}"
+
+
+def body_text(chunk: StoredChunk) -> str:
+    """A chunk's heading path, section questions and text: its terms are the ones its
+    document is said to cover (`sections.SectionMap.coverage`)."""
     m = chunk.metadata
-    return f"{m.get('title', '')} {m.get('heading_path', '')} {m.get('questions', '')} {chunk.text}"
+    return f"{m.get('heading_path', '')} {m.get('questions', '')} {chunk.text}"
 
 
 @dataclass(frozen=True)
@@ -90,13 +98,26 @@ class KeywordIndex:
         self._norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avg, 1e-9))
         # Each chunk's document as a small integer (an array of a million strings as Python
         # objects would cost some 60 MB and make filtering by document slow).
-        codes: dict[str, int] = {}
-        self._doc_of = np.fromiter((codes.setdefault(c.metadata.get("doc_id", ""), len(codes))
-                                    for c in chunks), dtype=np.int32, count=n)
-        self._doc_names = list(codes)
+        if isinstance(chunks, ChunkTable):
+            self._doc_of, self._doc_names = chunks.doc_codes, chunks.doc_names
+        else:
+            codes: dict[str, int] = {}
+            self._doc_of = np.fromiter((codes.setdefault(c.metadata.get("doc_id", ""),
+                                                         len(codes)) for c in chunks),
+                                       dtype=np.int32, count=n)
+            self._doc_names = list(codes)
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def chunk_ids(self) -> list[str]:
+        if isinstance(self.chunks, ChunkTable):
+            return self.chunks.chunk_ids
+        return [c.chunk_id for c in self.chunks]
+
+    def doc_of(self, i: int) -> str:
+        """The document chunk `i` belongs to (without reading the chunk)."""
+        return self._doc_names[self._doc_of[i]]
 
     def idf_of(self, term: str) -> float:
         """How rare a (stemmed) term is in the library; a term the library lacks is rarest."""
@@ -121,7 +142,9 @@ class KeywordIndex:
         if not scores.any():
             return []
         top = np.argsort(-scores)[:n]
-        return [KeywordHit(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        hits = [KeywordHit(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        load_chunks(self.chunks, [h.index for h in hits])  # the caller reads them: one store read
+        return hits
 
 
 def _build(chunks: list[StoredChunk]) -> dict:
@@ -129,40 +152,85 @@ def _build(chunks: list[StoredChunk]) -> dict:
 
 
 def build_arrays(texts: Iterable[str]) -> dict:
-    """The compressed-row postings of these texts (one per chunk, in order).
+    """The compressed-row postings of these texts (one per chunk, in order)."""
+    postings = Postings()
+    for text in texts:
+        postings.add(text)
+    return postings.arrays()
 
-    Postings go straight into flat arrays (term id, chunk, count), about 12 bytes each,
-    then one stable sort by term groups them: a term's chunks stay in ascending order, as
-    a dict of per-term lists would give them, at a tenth of the memory (a million chunks
-    make some 70 million postings). Term ids are given in order of first appearance.
+
+class Postings:
+    """Postings gathered one chunk at a time, so the texts need not be held.
+
+    They go straight into flat arrays (term id, chunk, count), about 12 bytes each, then
+    one stable sort by term groups them: a term's chunks stay in ascending order, as a dict
+    of per-term lists would give them, at a tenth of the memory (a million chunks make some
+    70 million postings). Term ids are given in order of first appearance.
     """
-    terms: dict[str, int] = {}
-    term_ids, docs, tfs = array("i"), array("i"), array("f")
-    lengths = array("f")
-    for i, text in enumerate(texts):
-        counts = Counter(tokenize(text))
-        lengths.append(sum(counts.values()))
+
+    def __init__(self):
+        self.terms: dict[str, int] = {}
+        self._term_ids, self._docs, self._tfs = array("i"), array("i"), array("f")
+        self._lengths = array("f")
+
+    def add(self, text: str) -> None:
+        self.add_terms(tokenize(text))
+
+    def add_terms(self, terms: list[str]) -> None:
+        counts = Counter(terms)
+        i = len(self._lengths)
+        self._lengths.append(sum(counts.values()))
         for term, tf in counts.items():
-            term_ids.append(terms.setdefault(term, len(terms)))
-            docs.append(i)
-            tfs.append(tf)
-    t = np.frombuffer(term_ids, dtype=np.int32)
-    order = np.argsort(t, kind="stable")
-    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(t, minlength=len(terms)), out=offsets[1:])
-    return {"terms": terms, "offsets": offsets,
-            "docs": np.frombuffer(docs, dtype=np.int32)[order],
-            "tfs": np.frombuffer(tfs, dtype=np.float32)[order],
-            "lengths": np.frombuffer(lengths, dtype=np.float32).copy()}
+            self._term_ids.append(self.terms.setdefault(term, len(self.terms)))
+            self._docs.append(i)
+            self._tfs.append(tf)
+
+    def arrays(self) -> dict:
+        terms = self.terms
+        t = np.frombuffer(self._term_ids, dtype=np.int32)
+        order = np.argsort(t, kind="stable")
+        offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(t, minlength=len(terms)), out=offsets[1:])
+        return {"terms": terms, "offsets": offsets,
+                "docs": np.frombuffer(self._docs, dtype=np.int32)[order],
+                "tfs": np.frombuffer(self._tfs, dtype=np.float32)[order],
+                "lengths": np.frombuffer(self._lengths, dtype=np.float32).copy()}
 
 
 def load_or_build(cache_dir: Path, version: str, chunks_fn) -> KeywordIndex:
     """The index for this library version from the cache, or built anew and cached."""
     chunks = list(chunks_fn())
-    arrays = _load(cache_dir, version, [c.chunk_id for c in chunks])
-    if arrays is not None:
-        return KeywordIndex(chunks, arrays=arrays)
+    cached = _load(cache_dir, version)
+    if cached is not None and cached[1] == [c.chunk_id for c in chunks]:
+        return KeywordIndex(chunks, arrays=cached[0])
     index = KeywordIndex(chunks)
+    _save(cache_dir, version, index)
+    return index
+
+
+def read_table(cache_dir: Path, version: str, chunks_fn, reader: Reader,
+               visit=lambda i, ch, terms: None) -> KeywordIndex:
+    """The index over a `ChunkTable` of the library (texts read by id, not held), built in
+    the same pass over `chunks_fn()` that reads the table and calls `visit(i, chunk, terms)`
+    (`terms`: those of `body_text(chunk)`), unless the cache holds this version; a cache that
+    turns out stale costs a second pass."""
+    cached = _load(cache_dir, version)
+    postings = Postings() if cached is None else None
+
+    def each(i: int, ch: StoredChunk) -> None:
+        terms = tokenize(body_text(ch))  # once for both: BM25 adds the title's
+        visit(i, ch, terms)
+        if postings is not None:
+            postings.add_terms(tokenize(ch.metadata.get("title", "")) + terms)
+
+    table = ChunkTable.read(chunks_fn(), reader, each)
+    if cached is not None and cached[1] == table.chunk_ids:
+        return KeywordIndex(table, arrays=cached[0])
+    if postings is None:
+        postings = Postings()
+        for ch in chunks_fn():
+            postings.add(indexed_text(ch))
+    index = KeywordIndex(table, arrays=postings.arrays())
     _save(cache_dir, version, index)
     return index
 
@@ -171,19 +239,20 @@ def _paths(cache_dir: Path) -> tuple[Path, Path]:
     return cache_dir / "keyword-index.npz", cache_dir / "keyword-index.json"
 
 
-def _load(cache_dir: Path, version: str, chunk_ids: list[str]) -> dict | None:
+def _load(cache_dir: Path, version: str) -> tuple[dict, list[str]] | None:
+    """The cached arrays of this version, and the chunk ids they were built over."""
     arrays_path, meta_path = _paths(cache_dir)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if (meta.get("format") != CACHE_FORMAT or meta.get("version") != version
-                or meta.get("chunk_ids") != chunk_ids):
+                or not isinstance(meta.get("chunk_ids"), list)):
             return None
         with np.load(arrays_path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("offsets", "docs", "tfs", "lengths")}
         arrays["terms"] = {t: i for i, t in enumerate(meta["terms"])}
         if len(arrays["offsets"]) != len(meta["terms"]) + 1:
             return None
-        return arrays
+        return arrays, meta["chunk_ids"]
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing, damaged or from another version of the code: rebuild
 
@@ -199,7 +268,7 @@ def _save(cache_dir: Path, version: str, index: KeywordIndex) -> None:
                  lengths=index.lengths)
         tmp_meta.write_text(json.dumps({
             "format": CACHE_FORMAT, "version": version,
-            "chunk_ids": [c.chunk_id for c in index.chunks],
+            "chunk_ids": index.chunk_ids(),
             "terms": sorted(index.terms, key=index.terms.get)}), encoding="utf-8")
         os.replace(tmp_arrays, arrays_path)
         os.replace(tmp_meta, meta_path)  # atomic: a reader never sees half a file

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.answer import Passage
-from assistant.library.bm25 import KeywordIndex, load_or_build, tokenize
+from assistant.library.bm25 import KeywordIndex, tokenize
+from assistant.library.chunk_table import load
 from assistant.library.embedder import MiniLMEmbeddings
 from assistant.library.links import add_linked
 from assistant.library.sections import (
@@ -33,10 +34,11 @@ from assistant.library.sections import (
     NARRATIVE,
     SectionMap,
     checklist_items,
+    read_library,
     section_key,
     to_passage,
 )
-from assistant.library.sentence_vectors import SentenceIndex, chunk_text
+from assistant.library.sentence_vectors import ChunkText, SentenceIndex
 from assistant.library.shorthand import spelt_out
 from assistant.library.store import DocumentRecord, LibraryStore, StoredChunk
 from assistant.question import question_type, wants_action
@@ -116,24 +118,17 @@ class HybridRetriever:
         if version == self._version and self._index is not None:
             return
         self._docs = {d.doc_id: d for d in self.store.documents()}
-        self._index = load_or_build(self.cache_dir, f"{self.store.name}:{version}",
-                                    self.store.committed_chunks)
-        self._sections = SectionMap(self._index.chunks)
-        self._load_keys()
+        self._index, self._sections, asked = read_library(
+            self.store, self.cache_dir, f"{self.store.name}:{version}")
+        self._load_keys(asked)
         self._version = version
         self._words = {}
 
-    def _load_keys(self) -> None:
-        by_doc: dict[str, list[int]] = {}
-        for i, ch in enumerate(self._index.chunks):
-            if ch.metadata.get("questions"):
-                by_doc.setdefault(str(ch.metadata.get("doc_hash")), []).append(i)
+    def _load_keys(self, by_doc: dict[str, list[tuple[int, ChunkText]]]) -> None:
         mats, owners = [], []
-        for doc_hash, idx in by_doc.items():
-            texts = [chunk_text(self._index.chunks[i].text, self._index.chunks[i].metadata)
-                     for i in idx]
-            vectors = self.sentences.question_vectors(doc_hash, texts)
-            for i, t in zip(idx, texts, strict=True):
+        for doc_hash, asked in by_doc.items():
+            vectors = self.sentences.question_vectors(doc_hash, [t for _, t in asked])
+            for i, t in asked:
                 q = vectors[t.key]
                 mats.append(q)
                 owners += [i] * len(q)
@@ -233,10 +228,12 @@ class HybridRetriever:
             if sims[j] < KEY_FLOOR:
                 break
             i = int(self._key_chunk[j])
-            if allowed is not None and self._index.chunks[i].metadata.get("doc_id") not in allowed:
+            if allowed is not None and self._index.doc_of(i) not in allowed:
                 continue
             best[i] = max(best.get(i, 0.0), float(sims[j]))
-        return sorted(best.items(), key=lambda x: -x[1])[: self.s.candidates]
+        hits = sorted(best.items(), key=lambda x: -x[1])[: self.s.candidates]
+        load(self._index.chunks, [i for i, _ in hits])  # the caller reads them: one store read
+        return hits
 
     def _weigh_sections(self, fused: dict[str, float], chunks: dict[str, StoredChunk],
                         kind: str) -> None:

@@ -10,12 +10,18 @@ are its actions. Documents without these names (a company's PDF) simply have no 
 from __future__ import annotations
 
 import re
+from array import array
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from assistant.answer import Passage
-from assistant.library.bm25 import tokenize
-from assistant.library.store import StoredChunk
+from assistant.library.bm25 import KeywordIndex, body_text, read_table, tokenize
+from assistant.library.chunk_table import load
+from assistant.library.sentence_vectors import ChunkText, chunk_text
+from assistant.library.store import LibraryStore, StoredChunk
 
 BOTTOM_LINE, STEPS, WATCH, CHECKLIST = "in-short", "what-to-do", "watch-for", "checklist"
 NARRATIVE, ACTION, BODY = "narrative", "action", "body"
@@ -65,28 +71,23 @@ class Section:
 
 
 class SectionMap:
-    """Every committed document's top-level sections, from the keyword index's chunk list."""
+    """Every committed document's top-level sections, from the keyword index's chunk list
+    (a list, or a `ChunkTable` whose texts are read when a section is: see `Sections`)."""
 
-    def __init__(self, chunks: list[StoredChunk]):
+    def __init__(self, chunks: Sequence[StoredChunk], built: Sections | None = None):
         self.chunks = chunks
-        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for i, ch in enumerate(chunks):
-            groups[section_key(ch.metadata)].append(i)
+        if built is None:
+            built = Sections()
+            for i, ch in enumerate(chunks):
+                built.add(i, ch)
         self.sections: dict[tuple[str, str], Section] = {}
         self.by_doc: dict[str, list[Section]] = defaultdict(list)
-        # Each document's analysed terms (text, headings, section questions), for `coverage`:
-        # kept per document, not per section (a set per section cost kilobytes per chunk).
-        words: dict[str, set[str]] = defaultdict(set)
-        for (doc_id, heading), idx in groups.items():
-            idx.sort(key=lambda i: (chunks[i].metadata.get("ordinal", 0)))
-            for i in idx:
-                words[doc_id].update(tokenize(f"{chunks[i].metadata.get('heading_path', '')} "
-                                              f"{chunks[i].metadata.get('questions', '')} "
-                                              f"{chunks[i].text}"))
+        for (doc_id, heading), idx in built.groups.items():
+            idx.sort(key=lambda i: built.ordinals[i])
             s = Section(doc_id, heading, role_of(heading), tuple(idx))
             self.sections[(doc_id, heading)] = s
             self.by_doc[doc_id].append(s)
-        self.doc_words: dict[str, frozenset[str]] = {d: frozenset(w) for d, w in words.items()}
+        self.doc_words: dict[str, TermSet] = built.doc_words()
 
     def of(self, meta: dict) -> Section | None:
         return self.sections.get(section_key(meta))
@@ -121,10 +122,80 @@ class SectionMap:
     def passages(self, section: Section) -> list[Passage]:
         """The section's units (itself or its sub-sections), each put back together whole."""
         by_unit: dict[str, list[StoredChunk]] = defaultdict(list)
-        for i in section.chunks:
-            ch = self.chunks[i]
+        for ch in load(self.chunks, section.chunks):  # one store read for a ChunkTable
             by_unit[str(ch.metadata.get("section", ""))].append(ch)
         return [_joined(parts) for parts in by_unit.values()]
+
+
+class Sections:
+    """What the section map needs of each chunk, gathered in one pass (`add(i, chunk)`), so
+    that the chunks' texts need not be held: each section's chunk indices and ordinals, and
+    each document's analysed terms (text, headings, section questions), for `coverage`, kept
+    per document, not per section (a set per section cost kilobytes per chunk), and as a
+    `TermSet` once the pass has moved on to another document (a set of strings cost some
+    250 KB for a 500-chunk document)."""
+
+    def __init__(self):
+        self.groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.ordinals = array("q")  # chunk i's ordinal in its document, for i in order
+        self._sets: dict[str, TermSet] = {}
+        self._doc, self._words = None, set()  # the document being read, and its terms
+
+    def add(self, i: int, ch: StoredChunk, terms: list[str] | None = None) -> None:
+        """Chunk `i` (in order); `terms`: those of `bm25.body_text(ch)`, if already known."""
+        key = section_key(ch.metadata)
+        self.groups[key].append(i)
+        if i != len(self.ordinals):
+            raise ValueError(f"chunks are added in order: {i} after {len(self.ordinals) - 1}")
+        self.ordinals.append(int(ch.metadata.get("ordinal", 0)))
+        if key[0] != self._doc:
+            self._settle()
+            self._doc = key[0]
+        self._words.update(tokenize(body_text(ch)) if terms is None else terms)
+
+    def _settle(self) -> None:
+        if self._doc is not None:
+            before = self._sets.get(self._doc)
+            self._sets[self._doc] = TermSet(self._words, before)
+        self._words = set()
+
+    def doc_words(self) -> dict[str, TermSet]:
+        self._settle()
+        self._doc = None
+        return dict(self._sets)
+
+
+class TermSet:
+    """A set of terms as a sorted array of their hashes (8 bytes a term; the hashes are this
+    process's, the set is never stored): `term in terms`."""
+
+    def __init__(self, terms: set[str], more: TermSet | None = None):
+        h = np.fromiter((hash(t) for t in terms), dtype=np.int64, count=len(terms))
+        self._h = np.unique(np.concatenate([h, more._h]) if more is not None else h)
+
+    def __contains__(self, term: str) -> bool:
+        i = int(np.searchsorted(self._h, hash(term)))
+        return i < len(self._h) and self._h[i] == hash(term)
+
+    def __len__(self) -> int:
+        return len(self._h)
+
+
+def read_library(store: LibraryStore, cache_dir, version: str
+                 ) -> tuple[KeywordIndex, SectionMap, dict[str, list[tuple[int, ChunkText]]]]:
+    """The retriever's view of the library, from one pass over its committed chunks: the
+    keyword index over a `ChunkTable` (texts read by id when needed), the section map, and
+    the chunks that declare section questions, by document version."""
+    sections, asked = Sections(), {}
+
+    def visit(i: int, ch: StoredChunk, terms: list[str]) -> None:
+        sections.add(i, ch, terms)
+        if ch.metadata.get("questions"):
+            asked.setdefault(str(ch.metadata.get("doc_hash")), []).append(
+                (i, chunk_text(ch.text, ch.metadata)))
+
+    index = read_table(cache_dir, version, store.committed_chunks, store.chunks_by_id, visit)
+    return index, SectionMap(index.chunks, sections), asked
 
 
 def to_passage(ch: StoredChunk, score: float, dense: float | None, kw: float | None) -> Passage:

@@ -249,6 +249,19 @@ class LibraryStore:
             if committed.get(meta.get("doc_id")) == meta.get("doc_hash"):
                 yield StoredChunk(cid, text, meta)
 
+    def chunks_by_id(self, ids: list[str]) -> dict[str, StoredChunk]:
+        """The chunks with these ids that the store holds (text and metadata), by id: what
+        the retriever reads for its candidates (`chunk_table.ChunkTable`)."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        except NotFoundError:  # a rebuild switched the library since the last read: again
+            self.follow()
+            got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {cid: StoredChunk(cid, text, meta) for cid, text, meta in
+                zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
     def chunk_count(self) -> int:
         return self.chunks.count()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
-from assistant.library.embedder import MiniLMEmbeddings
+from assistant.library.embedder import MiniLMEmbeddings, TokenCounter
 from ingest.pipeline import ingest
 
 
@@ -73,6 +73,11 @@ def measure_ingest(bench, library, recorder: RecordingEmbedder) -> dict:
         cpu = time.process_time()
         encoder["same_calls"] = in_a_thread(recorder.replay, list(recorder.calls))
         encoder["same_calls_cpu"] = time.process_time() - cpu
+        # what grouping costs, counted rather than timed (the load cannot move it)
+        counter = Padding(library.settings.embedding.model, recorder.inner.settings.batch_size,
+                          recorder.inner.max_tokens + 2)
+        encoder["padded"] = (sum(counter.padded(c) for c in recorder.calls),
+                             counter.padded(texts) + counter.padded(sentences))
         rows.append(_ingest_row(name, len(added), len(report.failed), len(texts),
                                 len(sentences), report, encoder))
     bench._attach_metadata(library.store)
@@ -108,7 +113,9 @@ def _ingest_row(name, documents, failed, chunks, sentences, report, encoder: dic
                    "encoder_seconds_sentences": round(encoder["sentences"], 3),
                    "encoder_seconds_same_calls": round(encoder["same_calls"], 3),
                    "cpu_seconds_pipeline": round(encoder["pipeline_cpu"], 2),
-                   "cpu_seconds_same_calls": round(encoder["same_calls_cpu"], 2)})
+                   "cpu_seconds_same_calls": round(encoder["same_calls_cpu"], 2),
+                   "padded_tokens_pipeline": encoder["padded"][0],
+                   "padded_tokens_two_calls": encoder["padded"][1]})
 
 
 def _total_row(rows: list[dict]) -> dict:
@@ -116,7 +123,8 @@ def _total_row(rows: list[dict]) -> dict:
                                             for k in rows[0]["seconds"]}}
     for key in ("documents", "failed", "chunks", "sentences", "pages", "seconds_wall",
                 "encoder_seconds_chunks", "encoder_seconds_sentences",
-                "encoder_seconds_same_calls", "cpu_seconds_pipeline", "cpu_seconds_same_calls"):
+                "encoder_seconds_same_calls", "cpu_seconds_pipeline", "cpu_seconds_same_calls",
+                "padded_tokens_pipeline", "padded_tokens_two_calls"):
         total[key] = round(sum(r[key] for r in rows), 3)
     return _rates(total)
 
@@ -142,5 +150,24 @@ def _rates(row: dict) -> dict:
         # of embedding group by group (1.0: none), apart from the other stages' share of the CPU
         "grouping_ratio": round(encoder / same, 3) if (same := row["encoder_seconds_same_calls"])
         else None,
-        "same_calls_ratio": round(same / wall, 3) if wall and same else None})
+        "same_calls_ratio": round(same / wall, 3) if wall and same else None,
+        # padded tokens of the two calls / of the pipeline's calls: grouping's padding alone
+        "padding_ratio": round(row["padded_tokens_two_calls"] / row["padded_tokens_pipeline"], 3)
+        if row.get("padded_tokens_pipeline") else None})
     return row
+
+
+class Padding:
+    """Tokens the encoder computes for a call, padding included: its texts sorted longest
+    first (in characters) and cut into batches, each padded to its longest in tokens, as
+    `PooledEncoder.encode` does."""
+
+    def __init__(self, model: str, batch_size: int, max_length: int):
+        self.counter = TokenCounter(model)
+        self.batch, self.max = batch_size, max_length
+
+    def padded(self, texts: list[str]) -> int:
+        texts = sorted(texts, key=lambda t: -len(t))
+        lengths = [min(n + 2, self.max) for n in self.counter.count_many(texts)]
+        return sum(max(lengths[i:i + self.batch]) * len(lengths[i:i + self.batch])
+                   for i in range(0, len(lengths), self.batch))

@@ -43,6 +43,15 @@ def save(result: dict, out_dir: Path) -> Path:
     return folder
 
 
+def _timed_out(rows: list[dict]) -> list[str]:
+    return [f"{x['chunks']:,} chunks: stopped after {x['timed_out_s']} s (no figures)."
+            for x in rows if "timed_out_s" in x]
+
+
+def _pair(p: dict | None) -> str:
+    return f"{p['p50_ms']} / {p['p95_ms']}" if p else ""
+
+
 def _table(headers: list[str], rows: list[list]) -> str:
     def cell(v):
         return "" if v is None else f"{v:,}" if isinstance(v, int) else str(v)
@@ -71,12 +80,15 @@ def to_markdown(r: dict) -> str:
              "Stage seconds overlap, so they add up to more than the wall time. The "
              "same-calls ratio replays the pipeline's own encoder calls alone (so what it "
              "lacks of 1.0 is the other stages' share of the CPU); the grouping ratio is the "
-             "two-call encoder against those calls (below 1.0: grouping costs padding).",
+             "two-call encoder against those calls (below 1.0: grouping costs padding, counted "
+             "apart in the padding ratio: padded tokens of the two calls / of the pipeline's). CPU "
+             "seconds (every thread's) tell the other stages' cost apart from the load: the "
+             "pipeline's against its encoder calls replayed alone.",
              _table(["source", "docs", "chunks", "sentences", "pages", "parse s", "chunk s",
                      "embed s", "store s", "wall s", "encoder s (chunks + sentences)",
                      "embed share of wall", "pipeline chunks/s", "pages/s", "encoder chunks/s",
                      "ingest ratio", "encoder s, the pipeline's calls", "same-calls ratio",
-                     "grouping ratio"],
+                     "grouping ratio", "padding ratio", "CPU s, pipeline / its calls alone"],
                     [[x["source"], x["documents"], x["chunks"], x["sentences"], x["pages"],
                       x["seconds"]["parse"], x["seconds"]["chunk"], x["seconds"]["embed"],
                       x["seconds"]["store"], x["seconds_wall"],
@@ -85,7 +97,8 @@ def to_markdown(r: dict) -> str:
                       x["pipeline_chunks_per_s"],
                       x["pages_per_s"], x["encoder_chunks_per_s"], x["ingest_ratio"],
                       x.get("encoder_seconds_same_calls"), x.get("same_calls_ratio"),
-                      x.get("grouping_ratio")]
+                      x.get("grouping_ratio"), x.get("padding_ratio"),
+                      f"{x.get('cpu_seconds_pipeline')} / {x.get('cpu_seconds_same_calls')}"]
                      for x in r["ingest"]["rows"]])]
     q = r["queries"]
     parts += [f"## Warm queries ({q['questions']} questions, {q['declined']} declined)",
@@ -96,7 +109,7 @@ def to_markdown(r: dict) -> str:
                   f"{k} {v}" for k, v in q.get("retrieval_stages_p50_ms", {}).items()) + ".",
               f"Cold start (new process to first answer): {r['cold_start'].get('seconds')} s."]
     parts += ["## Scale (synthetic chunks, random unit vectors; each size in its own process)",
-              _table(["chunks", "store writes/s", "read every chunk s", "their RSS MB",
+              _table(["chunks", "store writes/s", "read the retriever's holding s", "its RSS MB",
                       "keyword index build s", "dense p50/p95 ms",
                       "keyword p50/p95 ms", "both p50/p95 ms", "RSS MB", "disk MB"],
                      [[x["chunks"], x["store_writes_per_s"], x.get("read_chunks_s"),
@@ -104,7 +117,8 @@ def to_markdown(r: dict) -> str:
                        f"{x['dense']['p50_ms']} / {x['dense']['p95_ms']}",
                        f"{x['keyword']['p50_ms']} / {x['keyword']['p95_ms']}",
                        f"{x['query']['p50_ms']} / {x['query']['p95_ms']}", x["rss_mb"],
-                       x["disk_mb"]] for x in r["scale"]])]
+                       x["disk_mb"]] for x in r["scale"] if "timed_out_s" not in x]),
+              *_timed_out(r["scale"])]
     if ld := r.get("load"):
         a = ld.get("answer") or {}
         parts += [f"## Load: {ld['processes']} app processes x {ld['askers_per_process']} "
@@ -116,19 +130,24 @@ def to_markdown(r: dict) -> str:
         if ld["error_sample"]:
             parts.append("Errors, first ones: " + "; ".join(ld["error_sample"]))
     if r.get("large_scale"):
-        parts += ["## Larger libraries: the keyword index (built from a stream of synthetic "
-                  "texts, no store) and exact dense search (one matrix product over random "
-                  "unit vectors; Chroma's HNSW index is approximate and faster)",
-                  _table(["chunks", "keyword build s", "index arrays MB",
-                          "build RSS over base MB", "texts as Python str MB",
-                          "retriever's chunk list MB (from a 20k sample)",
-                          "keyword p50/p95 ms", "exact dense p50/p95 ms", "RSS MB", "peak RSS MB"],
+        parts += ["## Larger libraries: what the retriever holds (the keyword index over a "
+                  "table of chunk ids and documents, the section map; built from a stream of "
+                  "synthetic chunks, their texts read by id from an SQLite file) and exact "
+                  "dense search (one matrix product over random unit vectors; Chroma's HNSW "
+                  "index is approximate and faster)",
+                  _table(["chunks", "build s", "index arrays MB", "chunk table MB",
+                          "holding RSS over base MB", "texts as Python str MB",
+                          "a chunk list would hold MB (from a 20k sample)",
+                          "keyword + 30 texts read p50/p95 ms", "a section read p50/p95 ms",
+                          "exact dense p50/p95 ms", "RSS MB", "peak RSS MB"],
                          [[x["chunks"], x["keyword_build_s"], x["keyword_index_mb"],
-                           x["keyword_build_rss_over_base_mb"], x["texts_as_python_str_mb"],
-                           x.get("retriever_chunk_list_mb"),
+                           x.get("chunk_table_mb"), x.get("retriever_holding_rss_mb"),
+                           x["texts_as_python_str_mb"], x.get("retriever_chunk_list_mb"),
                            f"{x['keyword']['p50_ms']} / {x['keyword']['p95_ms']}",
+                           _pair(x.get("section_read")),
                            f"{x['exact_dense']['p50_ms']} / {x['exact_dense']['p95_ms']}",
-                           x["rss_mb"], x["peak_rss_mb"]] for x in r["large_scale"]])]
+                           x["rss_mb"], x["peak_rss_mb"]] for x in r["large_scale"]
+                          if "timed_out_s" not in x]), *_timed_out(r["large_scale"])]
     b = r["backends"]
     parts += [f"## Backends: speed on the same {b['rows'][0]['chunks']} chunks (best of "
               f"{r['plan'].get('rounds', 1)} interleaved rounds); quality over the whole "

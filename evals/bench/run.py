@@ -42,6 +42,7 @@ TEMPLATES = ("What does the guidance say about {h}?", "How should a company hand
              "Which steps does the library recommend on {h}?")
 NUMBERING = re.compile(r"^\s*(\d+(\.\d+)*\.?|[A-Z]\.|[ivx]+\.)\s+")
 Progress = Callable[[str], None]
+CHILD_TIMEOUT_S = 1500  # one scale size's child process at most (25 min)
 
 
 @dataclass(frozen=True)
@@ -271,14 +272,8 @@ class Benchmark:
     # ----- the store and keyword index at scale, each size in its own process
     def measure_scale(self, n: int) -> dict:
         self.say(f"scale: {n:,} synthetic chunks")
-        folder = self.work / f"scale-{n}"
-        done = subprocess.run([sys.executable, "-m", "evals.bench.scale", str(n),
-                               str(folder), str(self.plan.scale_queries)],
-                              capture_output=True, text=True, timeout=3600, env=_child_env())
-        if done.returncode:
-            raise RuntimeError(f"the scale process ({n}) failed: {done.stderr[-2000:]}")
-        shutil.rmtree(folder, ignore_errors=True)
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        return self._child(n, ["-m", "evals.bench.scale", str(n), str(self.work / f"scale-{n}"),
+                               str(self.plan.scale_queries)], self.work / f"scale-{n}")
 
     def measure_load(self) -> dict:
         from evals.bench.load import measure_load
@@ -288,12 +283,24 @@ class Benchmark:
         return measure_load(self, self.questions(40), self.plan.load_seconds)
 
     def measure_large(self, n: int) -> dict:
-        self.say(f"large scale: keyword index and exact dense search over {n:,} chunks")
-        done = subprocess.run([sys.executable, "-m", "evals.bench.scale", "--keyword", str(n),
-                               str(self.plan.scale_queries)],
-                              capture_output=True, text=True, timeout=3600, env=_child_env())
+        self.say(f"large scale: the retriever's holding and exact dense search over {n:,} chunks")
+        folder = self.work / f"large-{n}"
+        return self._child(n, ["-m", "evals.bench.scale", "--keyword", str(n),
+                               str(self.plan.scale_queries), str(folder)], folder)
+
+    def _child(self, n: int, args: list[str], folder: Path) -> dict:
+        """One size's child process; one that outlives CHILD_TIMEOUT_S is stopped and its
+        row says so, so that a run always ends (an idle machine needs 5 minutes at 1M)."""
+        try:
+            done = subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                                  timeout=CHILD_TIMEOUT_S, env=_child_env())
+        except subprocess.TimeoutExpired:
+            self.say(f"{n:,} chunks: stopped after {CHILD_TIMEOUT_S} s")
+            return {"chunks": n, "timed_out_s": CHILD_TIMEOUT_S}
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         if done.returncode:
-            raise RuntimeError(f"the large-scale process ({n}) failed: {done.stderr[-2000:]}")
+            raise RuntimeError(f"the scale process ({n}) failed: {done.stderr[-2000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
