@@ -9,6 +9,7 @@ never forced into the answer.
 
 from __future__ import annotations
 
+from assistant.library.chunk_table import load
 from assistant.library.sections import STEPS, SectionMap
 from assistant.library.store import StoredChunk
 
@@ -48,7 +49,7 @@ def add_linked(fused: dict[str, float], chunks: dict[str, StoredChunk], sections
                     else [i for s in sections.with_role(target, STEPS) for i in s.chunks])
             if not unit:
                 continue
-            candidates = [sections.chunks[i] for i in unit]
+            candidates = load(sections.chunks, unit)  # one store read for a large library
             present = [c for c in candidates if c.chunk_id in fused]
             best = max(present, key=lambda c: fused[c.chunk_id]) if present else candidates[0]
             chunks.setdefault(best.chunk_id, best)

@@ -113,8 +113,9 @@ class SectionMap:
                     == number.split(".")[0]), None)
         if top is None or "." not in number:
             return list(top.chunks) if top else []
-        return [i for i in top.chunks
-                if (str(self.chunks[i].metadata.get("section", "")) + " ").startswith(number + " ")]
+        read = load(self.chunks, top.chunks)  # one store read for a ChunkTable
+        return [i for i, ch in zip(top.chunks, read, strict=True)
+                if (str(ch.metadata.get("section", "")) + " ").startswith(number + " ")]
 
     def with_role(self, doc_id: str, role: str) -> list[Section]:
         return [s for s in self.by_doc.get(doc_id, ()) if s.role == role]
