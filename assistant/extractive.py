@@ -98,6 +98,9 @@ class Composer(Reader):
             parts["bottom_line"] = parts["steps"][:1]
         lead = (bottom[0].chunk_id, bottom[1]) if bottom else None
         parts["guidance"] = self._support(question, q, kind, passages, cite, skip=lead)
+        if first_step:  # the In-short answer still says what the library holds on the matter
+            p, a, b = bottom
+            parts["guidance"] = (f"{p.text[a:b]} [{cite(p, a, b)}]", *parts["guidance"])
         if action and home:
             parts["watch_for"] = self._watch_for(q, home, cite)
         if case:
