@@ -39,6 +39,8 @@ LEGAL_CUES = re.compile(
     r"directive|act\b)", re.I)
 VERDICT = re.compile(r"^(?P<no>no\b|not\b)|^(?P<yes>yes\b)|^(?P<depends>it depends\b|only if\b|"
                      r"that depends\b|depends\b)", re.I)
+BARE_VERDICT = re.compile(r"^(no|yes)\.\s+", re.I)
+NOT_ADVICE = re.compile(r"\bnot legal advice\b", re.I)  # the answer carries its own legal note
 # "The note gave ...": a case sentence about something introduced earlier in the story.
 RELATIVE_START = re.compile(r"^(the|a|an|ten|two|three|later|next|after|once|when)\b", re.I)
 VERDICT_FIT = 0.05  # how much an answer of the right shape (verdict or not) is preferred
@@ -98,8 +100,10 @@ class Composer(Reader):
             parts["bottom_line"] = parts["steps"][:1]
         lead = (bottom[0].chunk_id, bottom[1]) if bottom else None
         parts["guidance"] = self._support(question, q, kind, passages, cite, skip=lead)
-        if first_step:  # the In-short answer still says what the library holds on the matter
-            p, a, b = bottom
+        if first_step:  # the In-short answer still says what the library holds on the matter,
+            p, a, b = bottom  # without a bare "No." that answered a question not shown
+            if (m := BARE_VERDICT.match(p.text[a:b])) and stands_alone(p.text[a + m.end():b]):
+                a += m.end()
             parts["guidance"] = (f"{p.text[a:b]} [{cite(p, a, b)}]", *parts["guidance"])
         if action and home:
             parts["watch_for"] = self._watch_for(q, home, cite)
@@ -251,7 +255,8 @@ class Composer(Reader):
             best = None
             for p in self.sections.passages(section):
                 for s in self.sentences(p):
-                    if not stands_alone(s.text) or RELATIVE_START.match(s.text):
+                    if not stands_alone(s.text) or RELATIVE_START.match(s.text) or \
+                            NOT_ADVICE.search(s.text):
                         continue
                     if best is None or s.vector @ q > best.vector @ q:
                         best = s
