@@ -76,11 +76,15 @@ class Reader:
 
     def units(self, passages: list[Passage]) -> list[Passage]:
         """Each retrieved chunk as the whole (sub-)section it belongs to, in rank order, once:
-        the sentence that answers may sit in a neighbouring chunk of the same section."""
+        the sentence that answers may sit in a neighbouring chunk of the same section. A page
+        of a PDF stays a unit of its own, so a quote keeps the page it is on."""
         units: dict[tuple, Passage] = {}
         for p in passages:
-            key = (p.doc_id, p.context, p.section)
+            key = (p.doc_id, p.context, p.section, p.page)
             if key in units:
+                continue
+            if p.page is not None:
+                units[key] = p
                 continue
             section = self.sections.of({"doc_id": p.doc_id, "heading_path": p.context,
                                         "section": p.section})
