@@ -9,19 +9,18 @@ company's PDF) still gives its best sentences. Facts of a case study appear only
 case's name. Apart from the part headings and the legal reminder, every line is copied
 verbatim from the passage its marker cites. Deterministic: the same library and question give
 the same answer. Sentence vectors come from ingest (`SentenceIndex`): only the question is
-embedded at question time.
+embedded at question time. How a passage is read (its sentences, its whole section, its
+role, its lists) is in assistant.reading.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.answer import AnswerParts, Citation, Passage
 from assistant.library.bm25 import tokenize
-from assistant.library.injection import is_instruction
 from assistant.library.sections import (
     ACTION,
     BOTTOM_LINE,
@@ -29,46 +28,28 @@ from assistant.library.sections import (
     NARRATIVE,
     STEPS,
     WATCH,
-    SectionMap,
     list_items,
-    section_key,
 )
-from assistant.library.sentence_vectors import SentenceIndex
-from assistant.library.sentences import sentence_spans
 from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, asks_for_facts, wants_action
+from assistant.reading import Reader, Sentence, stands_alone
 
 LEGAL_CUES = re.compile(
     r"\b(law|laws|legal|lawful|illegal|licen[cs]e|licensing|export control|dual[- ]use|regulation|"
     r"article 5|court|warrant|sanction|comply|compliance|statut|jurisdiction|wassenaar|2021/821|"
     r"directive|act\b)", re.I)
-# A sentence that leans on the one before it cannot be quoted alone.
-BACK_REFERENCE = re.compile(
-    r"^(it|this|that|these|those|they|them|such|both|its|their|he|she|here|there|then|also|"
-    r"however|but|and|so|thus|therefore|the same|the above|the latter|the former|in this|"
-    r"for this|as a result|in that case|otherwise)\b|\b(the above|this section|see section|"
-    r"as above|below)\b", re.I)
 VERDICT = re.compile(r"^(?P<no>no\b|not\b)|^(?P<yes>yes\b)|^(?P<depends>it depends\b|only if\b|"
                      r"that depends\b|depends\b)", re.I)
+BARE_VERDICT = re.compile(r"^(no|yes)\.\s+", re.I)
+NOT_ADVICE = re.compile(r"\bnot legal advice\b", re.I)  # the answer carries its own legal note
 # "The note gave ...": a case sentence about something introduced earlier in the story.
 RELATIVE_START = re.compile(r"^(the|a|an|ten|two|three|later|next|after|once|when)\b", re.I)
-LIST_MARK = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
 VERDICT_FIT = 0.05  # how much an answer of the right shape (verdict or not) is preferred
 MIN_BOTTOM_LINE = 0.35  # an In-short question less similar than this does not answer
-SUPPORT_POINTS = {LIST: 6, WHAT_IS: 6}  # a question of fact needs more of the text; others: 3
+SUPPORT_POINTS = {LIST: 6, WHAT_IS: 6}  # a question of fact needs more of the text; others: 4
+ANSWERING = {LIST: 5, WHAT_IS: 5}  # of those, from the answering section at most; others: 3
+FACT_BOTTOM_LINE = 0.6  # a question of fact takes an In-short answer only if it asks the same
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
 CASE_FACTS = 4  # sentences of a case's own text for a question of fact about it
-
-
-@dataclass(frozen=True)
-class Sentence:
-    passage: Passage
-    start: int  # offsets within the passage text
-    end: int
-    vector: np.ndarray
-
-    @property
-    def text(self) -> str:
-        return self.passage.text[self.start:self.end]
 
 
 def touches_law(question: str) -> bool:
@@ -81,31 +62,8 @@ def direction_of(text: str) -> str | None:
     return m.lastgroup if m else None
 
 
-def stands_alone(text: str) -> bool:
-    s = text.strip()
-    starts_well = s[:1].isupper() or s[:1] in "\"“'"
-    ends_well = s[-1:] in ".!\"”)"
-    return (6 <= len(s.split()) <= 70 and starts_well and ends_well and "|" not in s
-            and not BACK_REFERENCE.search(s) and not is_instruction(s))
-
-
-class Composer:
+class Composer(Reader):
     """Builds the structured answer from a retrieval, the library's sections and vectors."""
-
-    def __init__(self, sections: SectionMap, vectors: SentenceIndex):
-        self.sections = sections
-        self.vectors = vectors
-
-    def sentences(self, p: Passage) -> list[Sentence]:
-        """The passage's sentences with their vectors (list markers left out of the span)."""
-        spans = sentence_spans(p.text)
-        vectors = self.vectors.sentence_vectors(p.doc_hash, [p.text[a:b] for a, b in spans])
-        out = []
-        for (a, b), v in zip(spans, vectors, strict=True):
-            if m := LIST_MARK.match(p.text[a:b]):
-                a += m.end()
-            out.append(Sentence(p, a, b, v))
-        return out
 
     def compose(self, question: str, kind: str, qvec, passages: list[Passage],
                 checklist: tuple[Passage, list[tuple[int, int]]] | None
@@ -137,15 +95,21 @@ class Composer:
         if action and home:
             parts["steps"], parts["steps_from"] = self._list_part(home, STEPS, cite)
         elif kind == LIST and passages:
-            parts["steps"], parts["steps_from"] = self._whole_list(passages[0], cite)
+            parts["steps"], parts["steps_from"] = self.answering_list(question, passages, cite)
         if first_step and parts.get("steps"):
             parts["bottom_line"] = parts["steps"][:1]
-        parts["guidance"] = self._support(question, q, kind, passages, cite)
+        lead = (bottom[0].chunk_id, bottom[1]) if bottom else None
+        parts["guidance"] = self._support(question, q, kind, passages, cite, skip=lead)
+        if first_step:  # the In-short answer still says what the library holds on the matter,
+            p, a, b = bottom  # without a bare "No." that answered a question not shown
+            if (m := BARE_VERDICT.match(p.text[a:b])) and stands_alone(p.text[a + m.end():b]):
+                a += m.end()
+            parts["guidance"] = (f"{p.text[a:b]} [{cite(p, a, b)}]", *parts["guidance"])
         if action and home:
             parts["watch_for"] = self._watch_for(q, home, cite)
         if case:
             parts["case"] = next((p.title for p in passages if p.doc_id == case), None) or \
-                self._title(case)
+                self.title(case)
             parts["case_lines"] = (
                 self._case_facts(question, q, case, passages, cite)
                 if asks_for_facts(question, kind) else self._case_lines(q, case, cite))
@@ -177,17 +141,16 @@ class Composer:
                         overlap = len(q_terms & item) / max(len(q_terms), 1)
                         # A verdict answers a yes/no question; a how-to wants the first step.
                         fits = (kind == YES_NO) == (direction_of(asked[1].text) is not None)
+                        if kind in (WHAT_IS, LIST) and asked[0].vector @ q < FACT_BOTTOM_LINE:
+                            continue  # a question of fact: only an In-short one that asks it
                         score = (float(asked[0].vector @ q) + 0.15 * overlap + 0.05 / (1 + rank)
                                  + (VERDICT_FIT if fits else -VERDICT_FIT))
                         if score > best_score:
                             best_score, best = score, (p, asked[1].start, b)
-        if best is None:  # no In-short section answers: the best sentence of the best passage
-            for p in passages[:1]:
-                ranked = sorted(self.sentences(p), key=lambda s: -float(s.vector @ q))
-                for s in ranked:
-                    if stands_alone(s.text) and self._role(p) not in (NARRATIVE, CHECKLIST):
-                        return (p, s.start, s.end), p.doc_id
-            return None, None
+        if best is None:  # no In-short section answers: the best sentence of the best passages
+            found = self.best_sentence(question, q, kind, passages[:3])
+            return ((found.passage, found.start, found.end), found.passage.doc_id) if found \
+                else (None, None)
         return best, best[0].doc_id
 
     def _list_part(self, doc_id: str, role: str, cite) -> tuple[tuple[str, ...], str | None]:
@@ -220,78 +183,52 @@ class Composer:
                 lines += [f"{p.text[items[i][0]:items[i][1]]} [{n}]" for i in keep]
         return tuple(lines)
 
-    def _whole_list(self, p: Passage, cite) -> tuple[tuple[str, ...], str | None]:
-        """A list question's answer kept whole: the list in the best section, or the opening
-        sentence of each of its sub-sections ("the eight criteria stay eight")."""
-        section = self.sections.of({"doc_id": p.doc_id, "heading_path": p.context,
-                                    "section": p.section})
-        if section is None:
-            return (), None
-        units = self.sections.passages(section)
-        for u in units:
-            items = [(a, b) for a, b in list_items(u.text) if stands_alone(u.text[a:b])
-                     or len(u.text[a:b].split()) >= 3]
-            if len(items) >= 3:
-                n = cite(u, items[0][0], items[-1][1])
-                return tuple(f"{u.text[a:b]} [{n}]" for a, b in items), f"{u.title}, {u.location}"
-        if len(units) >= 3:
-            lines = []
-            for u in units:
-                first = next((s for s in self.sentences(u) if stands_alone(s.text)), None)
-                if first:
-                    lines.append(f"{first.text} [{cite(u, first.start, first.end)}]")
-            return tuple(lines), f"{units[0].title}, section {section.heading}"
-        return (), None
-
     def _support(self, question: str, q: np.ndarray, kind: str, passages: list[Passage],
-                 cite) -> tuple[str, ...]:
-        """The best standalone sentences of the retrieved passages other than case studies
-        (a case's facts appear only in the case part, under its name)."""
+                 cite, skip: tuple | None = None) -> tuple[str, ...]:
+        """The answering section's best standalone sentences, in its order, then the best of
+        the other retrieved passages other than case studies (a case's facts appear only in
+        the case part, under its name). The answering section is the (sub-)section of the best
+        sentence: its neighbours often hold the rest of the answer (the date, then what it
+        added)."""
         q_terms = set(tokenize(question))
         scored = []
-        for rank, p in enumerate(self._units(passages)):
-            role = self._role(p)
+        order = {p.chunk_id: i for i, p in enumerate(self.units(passages))}
+        for rank, p in enumerate(self.units(passages)):
+            role = self.role(p)
             if role in (BOTTOM_LINE, STEPS, WATCH, CHECKLIST, NARRATIVE):
                 continue
             if p.kind == "case-study":
                 continue  # a case's facts appear only under its name, in the case part
             for s in self.sentences(p):
-                if not stands_alone(s.text):
+                if not stands_alone(s.text) or (s.passage.chunk_id, s.start) == skip:
                     continue
                 overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
                 authority = 0.06 if p.kind in ("guidance", "checklist") else 0.0
                 scored.append((float(s.vector @ q) + 0.12 / (1 + rank) + 0.15 * overlap
                                + authority, s))
+        if not scored:
+            return ()
         scored.sort(key=lambda x: -x[0])
+        lead = min((s.passage for _, s in scored), key=lambda p: order[p.chunk_id]).chunk_id
         chosen: list[Sentence] = []
         per_doc: dict[str, int] = {}
-        for _, s in scored:
+
+        for _, s in scored:  # the answering section first, up to its share
+            if s.passage.chunk_id == lead and len(chosen) < ANSWERING.get(kind, 3) and \
+                    not any(float(s.vector @ c.vector) > 0.9 for c in chosen):
+                chosen.append(s)
+        for _, s in scored:  # then the other passages, a few sentences from each document
+            if len(chosen) >= SUPPORT_POINTS.get(kind, 4) or s.passage.chunk_id == lead:
+                continue
             if per_doc.get(s.passage.doc_id, 0) >= (3 if kind in SUPPORT_POINTS else 2):
                 continue
             if any(float(s.vector @ c.vector) > 0.9 for c in chosen):
                 continue  # the overlap between chunks repeats sentences
             chosen.append(s)
             per_doc[s.passage.doc_id] = per_doc.get(s.passage.doc_id, 0) + 1
-            if len(chosen) == SUPPORT_POINTS.get(kind, 3):
-                break
-        order = {p.chunk_id: i for i, p in enumerate(self._units(passages))}
+        order[lead] = -1
         chosen.sort(key=lambda s: (order[s.passage.chunk_id], s.start))
         return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)
-
-    def _units(self, passages: list[Passage]) -> list[Passage]:
-        """Each retrieved chunk as the whole (sub-)section it belongs to, in rank order, once:
-        the sentence that answers may sit in a neighbouring chunk of the same section."""
-        units: dict[tuple, Passage] = {}
-        for p in passages:
-            key = (p.doc_id, p.context, p.section)
-            if key in units:
-                continue
-            section = self.sections.of({"doc_id": p.doc_id, "heading_path": p.context,
-                                        "section": p.section})
-            whole = [u for u in (self.sections.passages(section) if section else ())
-                     if u.section == p.section and u.start <= p.start and p.end <= u.end]
-            units[key] = whole[0] if whole else p
-        return list(units.values())
 
     def _case_facts(self, question: str, q: np.ndarray, case: str, passages: list[Passage],
                     cite) -> tuple[str, ...]:
@@ -299,8 +236,8 @@ class Composer:
         question (its story included), in the case's order, under its name."""
         q_terms = set(tokenize(question))
         scored = []
-        for p in self._units([p for p in passages if p.doc_id == case]):
-            if self._role(p) in (CHECKLIST, BOTTOM_LINE):
+        for p in self.units([p for p in passages if p.doc_id == case]):
+            if self.role(p) in (CHECKLIST, BOTTOM_LINE):
                 continue
             for s in self.sentences(p):
                 if stands_alone(s.text):
@@ -318,20 +255,11 @@ class Composer:
             best = None
             for p in self.sections.passages(section):
                 for s in self.sentences(p):
-                    if not stands_alone(s.text) or RELATIVE_START.match(s.text):
+                    if not stands_alone(s.text) or RELATIVE_START.match(s.text) or \
+                            NOT_ADVICE.search(s.text):
                         continue
                     if best is None or s.vector @ q > best.vector @ q:
                         best = s
             if best:
                 lines.append(f"{best.text} [{cite(best.passage, best.start, best.end)}]")
         return tuple(lines[:2])
-
-    def _role(self, p: Passage) -> str | None:
-        s = self.sections.sections.get(section_key({"doc_id": p.doc_id, "heading_path": p.context,
-                                                    "section": p.section}))
-        return s.role if s else None
-
-    def _title(self, doc_id: str) -> str:
-        for s in self.sections.by_doc.get(doc_id, ()):
-            return self.sections.chunks[s.chunks[0]].metadata.get("title", doc_id)
-        return doc_id

@@ -16,7 +16,8 @@ import re
 YES_NO, HOW_TO, LIST, WHAT_IS = "yes-no", "how-to", "list", "what-is"
 
 _HOW_TO = re.compile(
-    r"\b(what (do|should|can|shall) (we|i|they)( \w+)? do|what now|what are (our|my|the) options|"
+    r"\b(what (do|should|shld|shd|shud|can|shall) (we|i|they)( \w+)? do|what now|"
+    r"what are (our|my|the) options|"
     r"how (do|should|can|would|could) (we|i)\b|how to\b|how do(es)? (one|a company)|"
     r"what should .{0,40}\b(look at|do|include|cover)\b|what steps|which steps|"
     r"who should (we|i)|where do (we|i) start|how (do|can) we even|"
@@ -39,7 +40,8 @@ _VERDICT_ANYWHERE = re.compile(
     r"\bor not\b|\b(should|can|may|could|must) (we|i|hr|they|the company|our \w+)\b|"
     r"\b(do|does|did) (we|i|they) (just |really |still )?\w+|\bis (it|that|this) "
     r"(ok|okay|fine|legal|allowed|enough|good enough|a problem|a deal breaker)\b|"
-    r"\b(red flag|problem|deal breaker|thoughts)\s*\?+\s*$|\bare we (ok|fine|off the hook|"
+    r"\b(red flag|problem|deal breaker|thoughts)\s*\?+\s*$|\bany (problem|issue|concern)s?\b|"
+    r"\bare we (ok|fine|off the hook|"
     r"covered|allowed)\b|\bwont\b.{0,70}\?\s*$)", re.I)
 
 
@@ -63,6 +65,8 @@ def question_type(question: str) -> str:
         return YES_NO  # a question with no wh-word asks for a yes or a no ("... fine?")
     if _HOW_TO.search(q):
         return HOW_TO
+    if "?" not in q and not _WH.search(q):
+        return HOW_TO  # a situation told with no question asks what to do about it
     return WHAT_IS
 
 

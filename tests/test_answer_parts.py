@@ -129,3 +129,47 @@ def test_a_warm_answer_embeds_only_the_question(corpus_library):
     assert len(list(folder.glob("*.npz"))) == len(corpus_library.store.documents())
     for question in (POLICE, MISUSE, GRIEVANCE):
         assert strict.answer(question).parts.bottom_line
+
+
+@pytest.mark.parametrize("question, count, named", [
+    ("What are the four Ps used to screen a telecom export?", 4,
+     ["Purpose", "Place", "Product", "Purchaser"]),
+    ("What are the six considerations for choosing where to hold an event?", 6,
+     ["human-rights record", "mission", "local peers",
+      "legitimise", "subsidies", "safety threats"]),
+])
+def test_a_list_question_that_names_a_count_gets_a_list_of_that_length(assistant, question,
+                                                                       count, named):
+    answer = assistant.answer(question)
+
+    assert answer.parts.kind == "list"
+    assert len(answer.parts.steps) == count, answer.text
+    assert all(any(n in s for s in answer.parts.steps) for n in named), answer.parts.steps
+
+
+def test_a_question_of_fact_quotes_its_answering_section_in_the_documents_order(assistant):
+    answer = assistant.answer("What does the EU Whistleblower Directive require of an internal "
+                              "reporting channel?")
+    body = "\n".join(answer.parts.guidance)
+    lead = [c for c in answer.citations if "Whistleblower" in (c.section or "")
+            and c.quote in body]
+
+    assert "seven days" in body and "three months" in body, body
+    assert len(lead) >= 3  # several sentences of the answering section, not one
+    assert [c.start for c in lead] == sorted(c.start for c in lead)
+
+
+def test_a_situation_told_without_a_question_gets_what_to_do(assistant):
+    answer = assistant.answer("the ministry just told us to store every subscriber's location "
+                              "data for five years")
+
+    assert answer.parts.kind == "how-to"
+    assert len(answer.parts.steps) >= 3
+    assert answer.parts.bottom_line == answer.parts.steps[:1]
+
+
+def test_a_related_case_is_quoted_for_what_it_did_not_for_its_disclaimer(assistant):
+    answer = assistant.answer(POLICE)
+
+    assert answer.parts.case_lines
+    assert not any("not legal advice" in line for line in answer.parts.case_lines)

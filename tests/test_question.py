@@ -39,3 +39,17 @@ def test_a_question_for_a_fact_is_read_as_what_is():
 def test_the_golden_set_has_every_shape_of_question():
     kinds = {question_type(i.question) for i in ASKED}
     assert kinds == {YES_NO, HOW_TO, LIST, WHAT_IS}
+
+
+def test_a_situation_typed_with_no_question_asks_what_to_do():
+    for q in ["the ministry just told us to store every subscriber's location data for five years",
+              "regulator wants a copy of every customer's id card scanned by friday"]:
+        assert question_type(q) == HOW_TO, q
+    # A request for facts still reads as one, question mark or not.
+    assert question_type("explain what the 4 Ps are") == WHAT_IS
+
+
+def test_shorthand_and_informal_verdict_requests_are_read_for_their_shape():
+    assert question_type("users flagged wrong takedowns in our app, what shld we do") == HOW_TO
+    assert question_type("we want to add face matching to the door cameras, any problem "
+                         "with that") == YES_NO
