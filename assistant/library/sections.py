@@ -108,9 +108,9 @@ class SectionMap:
     def unit(self, doc_id: str, number: str) -> list[int]:
         """The chunks (indices, in reading order) of a document's section or sub-section by
         its number ("4" holds 4.1 and 4.2)."""
+        head = number.split(".")[0]
         top = next((s for s in self.by_doc.get(doc_id, ())
-                    if NUMBER.match(s.heading) and NUMBER.match(s.heading).group(1)
-                    == number.split(".")[0]), None)
+                    if (m := NUMBER.match(s.heading)) and m.group(1) == head), None)
         if top is None or "." not in number:
             return list(top.chunks) if top else []
         read = load(self.chunks, top.chunks)  # one store read for a ChunkTable
