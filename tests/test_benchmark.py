@@ -39,7 +39,7 @@ def test_a_quick_run_reports_every_headline_number_and_saves_json_and_markdown(t
                                                                               tmp_path):
     from evals.bench.report import save
 
-    plan = BenchPlan(sources=(("tiny", tiny_corpus),), questions=12, scales=(300,),
+    plan = BenchPlan(sources=(("tiny", (tiny_corpus,)),), questions=12, scales=(300,),
                      large_scales=(2_000,), scale_queries=20, backends=("torch",),
                      batch_sizes=(16,), thread_counts=(1,), grid_chunks=16, load_seconds=5)
     labelled = [LabelledQuestion("What should a company do when ordered to shut down the network "

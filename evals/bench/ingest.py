@@ -44,14 +44,14 @@ class RecordingEmbedder:
 
 
 def measure_ingest(bench, library, recorder: RecordingEmbedder) -> dict:
-    """Each source through `ingest()`, then the raw encoder on the very texts it embedded
+    """Each source through one `ingest()`, then the raw encoder on the very texts it embedded
     (its chunks, then the sentences and section questions they brought), one call each."""
     rows = []
-    for name, path in bench.plan.sources:
+    for name, paths in bench.plan.sources:
         recorder.batches, recorder.sentences, recorder.calls = [], [], []
         bench.say(f"ingest: {name}")
         cpu = time.process_time()  # every thread's: what the other stages add to the encoder's
-        report = ingest(library, [path])
+        report = ingest(library, list(paths))
         cpu = time.process_time() - cpu
         added = [o for o in report.outcomes if o.outcome in ("added", "updated")]
         texts = [t for batch in recorder.batches for t in batch]

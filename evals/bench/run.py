@@ -58,7 +58,9 @@ class LabelledQuestion:
 class BenchPlan:
     """What one run measures; `full()` and `quick()` are the two the CLI offers."""
 
-    sources: tuple[tuple[str, Path], ...]  # (name, folder or file) ingested one after another
+    # (name, folders or files): each source is one ingest, as a user adds them; the sources one
+    # after another
+    sources: tuple[tuple[str, tuple[Path, ...]], ...]
     questions: int = 100
     scales: tuple[int, ...] = (1_000, 10_000, 100_000)
     large_scales: tuple[int, ...] = ()  # keyword index and exact dense search only (--large)
@@ -311,7 +313,8 @@ def _child_env() -> dict:
 
 
 def _plan_dict(plan: BenchPlan) -> dict:
-    return {"sources": [[n, str(p)] for n, p in plan.sources], "questions": plan.questions,
+    return {"sources": [[n, [str(p) for p in paths]] for n, paths in plan.sources],
+            "questions": plan.questions,
             "scales": list(plan.scales), "large_scales": list(plan.large_scales),
             "load_seconds": plan.load_seconds,
             "backends": list(plan.backends),

@@ -30,11 +30,14 @@ def bench(
     from evals.bench.report import golden_questions, save, to_markdown
     from evals.bench.run import Benchmark, BenchPlan
 
-    # --quick ingests the case studies only (about 200 chunks) to stay near two minutes.
-    sources = [("case studies", STARTER_CORPUS / "case-studies")] if quick else \
-        [("starter corpus", STARTER_CORPUS)]
-    sources += [(f"PDFs: {p.name}", p) for p in pdfs or ()]
-    plan = (BenchPlan.quick if quick else BenchPlan.full)(sources)
+    # --quick ingests the case studies only (about 200 chunks) to stay near two minutes. PDFs go
+    # in the same ingest, as a user adds a folder holding both: one ingest, one ratio.
+    name, folder = ("case studies", STARTER_CORPUS / "case-studies") if quick else \
+        ("starter corpus", STARTER_CORPUS)
+    pdfs = list(pdfs or ())
+    if pdfs:
+        name += " + PDFs: " + ", ".join(p.name for p in pdfs)
+    plan = (BenchPlan.quick if quick else BenchPlan.full)([(name, (folder, *pdfs))])
     if large:
         plan = replace(plan, large_scales=(300_000, 1_000_000))
     if load:
