@@ -35,7 +35,7 @@ from ingest.documents import (
 )
 from ingest.lock import ingest_lock
 from ingest.pdf import read_pdf_pages
-from ingest.stages import Pipeline
+from ingest.stages import Pipeline, tail_pieces
 from ingest.uploads import UPLOADS
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,9 @@ class IngestReport:
 # tokens in groups of 256 than in one call, 1.5% at 512, 0.9% at 1024 (docs/performance.md):
 # 1024 it is, some 15 MB a group (texts, metadata, vectors).
 GROUP_CHUNKS = 1024
+# The last group is cut in halves of what remains, down to this many chunks: each piece is
+# written while the next is embedded, so only the small last one's write follows the encoder.
+TAIL_CHUNKS = 32
 QUEUED = 1  # groups waiting between two stages: parsed ahead of the encoder, embedded ahead of
 # the writer; with the one each stage holds, at most five groups are in memory at once
 
@@ -231,8 +234,8 @@ class Ingestor:
                 if sum(len(p.chunks) for p in group) >= GROUP_CHUNKS or steps.idle():
                     steps.put(group)
                     group = []
-            if group:
-                steps.put(group)
+            for piece in tail_pieces(group, lambda p: len(p.chunks), TAIL_CHUNKS):
+                steps.put(piece)
             steps.finish(show_written)
         report.wall_seconds += time.perf_counter() - t0
         if progress:

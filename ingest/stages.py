@@ -125,3 +125,20 @@ class Pipeline:
     def _raise(self) -> None:
         if self._error is not None:
             raise self._error
+
+
+def tail_pieces(items: list, size: Callable[[object], int], smallest: int) -> list[list]:
+    """`items` cut in order into pieces of about half of what is left each (by `size`), none
+    below `smallest` but the last: the tail of a pipeline, so that each piece's last step runs
+    beside the next piece's first, and only a small piece's last step is left at the end."""
+    pieces: list[list] = []
+    piece: list = []
+    left = sum(size(x) for x in items)
+    for item in items:
+        piece.append(item)
+        total = sum(size(x) for x in piece)
+        if total >= max(smallest, left / 2):
+            pieces.append(piece)
+            left -= total
+            piece = []
+    return [*pieces, piece] if piece else pieces

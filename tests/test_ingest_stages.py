@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ingest.stages import Pipeline
+from ingest.stages import Pipeline, tail_pieces
 
 
 class PowerCut(Exception):
@@ -100,3 +100,16 @@ def test_the_first_step_says_when_it_is_idle_so_the_caller_need_not_make_it_wait
         assert not steps.idle()
         release.set()
     assert steps.idle()
+
+
+def test_the_last_group_is_cut_in_halves_at_document_boundaries_keeping_every_document():
+    """The writer of the last piece is all that follows the encoder: the pieces shrink, every
+    document stays whole and in order, and nothing is dropped or repeated."""
+    sizes = [21, 30, 5, 100, 40, 12, 3, 60, 20, 66, 8, 2]
+    pieces = tail_pieces(list(range(len(sizes))), lambda i: sizes[i], smallest=32)
+    assert [i for piece in pieces for i in piece] == list(range(len(sizes)))
+    totals = [sum(sizes[i] for i in piece) for piece in pieces]
+    assert totals[0] >= sum(sizes) / 2 and totals[-1] < totals[0] / 2
+    assert all(t >= 32 for t in totals[:-1])
+    assert tail_pieces([], len, smallest=32) == []
+    assert tail_pieces([7], lambda _: 500, smallest=32) == [[7]]  # one big document stays whole
