@@ -30,7 +30,15 @@ from assistant.library.sections import (
     WATCH,
     list_items,
 )
-from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, asks_for_facts, wants_action
+from assistant.question import (
+    HOW_TO,
+    LIST,
+    WHAT_IS,
+    YES_NO,
+    asks,
+    asks_for_facts,
+    wants_action,
+)
 from assistant.reading import Reader, Sentence, stands_alone
 
 LEGAL_CUES = re.compile(
@@ -47,6 +55,7 @@ VERDICT_FIT = 0.05  # how much an answer of the right shape (verdict or not) is 
 MIN_BOTTOM_LINE = 0.35  # an In-short question less similar than this does not answer
 SUPPORT_POINTS = {LIST: 6, WHAT_IS: 6}  # a question of fact needs more of the text; others: 4
 ANSWERING = {LIST: 5, WHAT_IS: 5}  # of those, from the answering section at most; others: 3
+INVERTS = ("yes", "no")  # verdicts that flip when the question asks the other way round
 FACT_BOTTOM_LINE = 0.6  # a question of fact takes an In-short answer only if it asks the same
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
 CASE_FACTS = 4  # sentences of a case's own text for a question of fact about it
@@ -129,6 +138,7 @@ class Composer(Reader):
         """The In-short answer whose question is nearest the user's, and its document."""
         best, best_score = None, MIN_BOTTOM_LINE
         q_terms = set(tokenize(question))
+        user_asks = asks(question) if kind == YES_NO else None
         for rank, doc_id in enumerate(docs):
             for section in self.sections.with_role(doc_id, BOTTOM_LINE):
                 for p in self.sections.passages(section):
@@ -140,7 +150,12 @@ class Composer(Reader):
                         item = set(tokenize(p.text[a:b]))  # its question and its answer
                         overlap = len(q_terms & item) / max(len(q_terms), 1)
                         # A verdict answers a yes/no question; a how-to wants the first step.
-                        fits = (kind == YES_NO) == (direction_of(asked[1].text) is not None)
+                        verdict = direction_of(asked[1].text)
+                        fits = (kind == YES_NO) == (verdict is not None)
+                        # "Is it a problem? Yes." does not answer "fine?": the verdict inverts.
+                        if user_asks and verdict in INVERTS and \
+                                asks(asked[0].text) not in (None, user_asks):
+                            continue
                         if kind in (WHAT_IS, LIST) and asked[0].vector @ q < FACT_BOTTOM_LINE:
                             continue  # a question of fact: only an In-short one that asks it
                         score = (float(asked[0].vector @ q) + 0.15 * overlap + 0.05 / (1 + rank)

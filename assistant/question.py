@@ -80,6 +80,41 @@ def asks_for_facts(question: str, kind: str) -> bool:
     return kind in (WHAT_IS, LIST) and bool(_FACT_START.match(question))
 
 
+# What a yes/no question asks, for the polarity of its verdict: whether something may be done
+# ("can we ship?", "fine?", "so we go ahead?": yes means go) or whether something is wrong
+# ("red flag?", "is that our problem?": yes means stop). The same situation gets opposite
+# verdicts under the two, so a verdict written for one does not answer the other.
+PERMIT, CONCERN = "permit", "concern"
+_CONCERN = re.compile(
+    r"\b(red flags?|problems?|issues?|concerns?|deal breaker|our (business|fault)|"
+    r"(?<!corporate )responsib(le|ility)(?! (choice|way|exit|team))|liable|"
+    r"human[- ]rights (issue|question|matter|risk)|forced labou?r)\b", re.I)
+_PERMIT = re.compile(
+    r"\b(can|could|may|might|should|shall|ok|okay|fine|allowed|acceptable|go ahead|proceed|"
+    r"sign|safe to|enough|settles?|off the hook|just|simply|covered|accept|agree|"
+    r"(end|ends|remove|removes|clear|clears|replace|replaces) (our|its|the)\b)", re.I)
+_NEGATED = re.compile(r"\b(not|isn'?t|isnt|aren'?t|arent|no|never|won'?t|wont|nothing)\W+"
+                      r"(\w+\W+){0,2}$", re.I)
+
+
+def asks(question: str) -> str | None:
+    """PERMIT or CONCERN for the question's asking sentence (the last one), None if neither:
+    the kind named first wins ("is it a problem if they can see it?" asks about a concern,
+    "does the sale end our responsibility?" whether we are free of it), and a concern denied
+    ("isnt really our problem right?") asks for permission."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", " ".join(question.split())) if s]
+    asking = [s for s in sentences if s.rstrip().endswith("?")] or sentences or [""]
+    last = asking[-1]
+    found = [(m.start(), CONCERN) for m in _CONCERN.finditer(last)] + \
+            [(m.start(), PERMIT) for m in _PERMIT.finditer(last)]
+    if not found:
+        return None
+    at, kind = min(found)
+    if kind == CONCERN and _NEGATED.search(last[:at]):
+        return PERMIT
+    return kind
+
+
 def wants_action(kind: str) -> bool:
     """Whether the answer should lead with what to do (dilemmas and how-to questions)."""
     return kind in (YES_NO, HOW_TO)
