@@ -56,6 +56,7 @@ MIN_BOTTOM_LINE = 0.35  # an In-short question less similar than this does not a
 SUPPORT_POINTS = {LIST: 6, WHAT_IS: 6}  # a question of fact needs more of the text; others: 4
 ANSWERING = {LIST: 5, WHAT_IS: 5}  # of those, from the answering section at most; others: 3
 INVERTS = ("yes", "no")  # verdicts that flip when the question asks the other way round
+ASK_MISMATCH = 0.2  # an "It depends" written for the other kind of question (question.asks)
 FACT_BOTTOM_LINE = 0.6  # a question of fact takes an In-short answer only if it asks the same
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
 CASE_FACTS = 4  # sentences of a case's own text for a question of fact about it
@@ -152,14 +153,17 @@ class Composer(Reader):
                         # A verdict answers a yes/no question; a how-to wants the first step.
                         verdict = direction_of(asked[1].text)
                         fits = (kind == YES_NO) == (verdict is not None)
-                        # "Is it a problem? Yes." does not answer "fine?": the verdict inverts.
-                        if user_asks and verdict in INVERTS and \
-                                asks(asked[0].text) not in (None, user_asks):
+                        # "Is it a problem? Yes." does not answer "fine?": the verdict inverts;
+                        # an "It depends" does not, but it answers another question.
+                        mismatch = user_asks and asks(asked[0].text) not in (None, user_asks)
+                        if mismatch and verdict in INVERTS:
                             continue
                         if kind in (WHAT_IS, LIST) and asked[0].vector @ q < FACT_BOTTOM_LINE:
                             continue  # a question of fact: only an In-short one that asks it
                         score = (float(asked[0].vector @ q) + 0.15 * overlap + 0.05 / (1 + rank)
                                  + (VERDICT_FIT if fits else -VERDICT_FIT))
+                        if mismatch and verdict:
+                            score -= ASK_MISMATCH
                         if score > best_score:
                             best_score, best = score, (p, asked[1].start, b)
         if best is None:  # no In-short section answers: the best sentence of the best passages
