@@ -98,7 +98,7 @@ _ASKS = re.compile(  # the first named wins: "is it a problem if they can see it
     r"(?<!corporate )responsib(le|ility)(?! (choice|way|exit|team))|liable|"
     r"human[- ]rights (issue|question|matter|risk)|forced labou?r)|"
     r"(?P<permit>can|could|may|might|should|shall|ok|okay|fine|allowed|acceptable|go ahead|"
-    r"proceed|sign|safe to|enough|settles?|off the hook|just|simply|covered|accept|agree|"
+    r"proceed|sign|safe to|enough|settles?|off the hook|just|simply|covered|accept|agree|go(?=\?)|"
     r"(end|ends|remove|removes|clear|clears|replace|replaces) (our|its|the)))\b", re.I)
 _NEGATED = re.compile(r"\b(not|isn'?t|isnt|aren'?t|arent|no|never|won'?t|wont|nothing)\W+"
                       r"(\w+\W+){0,2}$", re.I)
