@@ -3,7 +3,8 @@
 The answer has parts (`AnswerParts`): a bottom line, what to do now, what the guidance says,
 what to watch for, one related case and a checklist. Each part is taken from the section of the
 answering document that the corpus convention names for it (corpus/README.md): the bottom line
-is the `In short` answer whose question is nearest the user's; the steps are the document's
+is the `In short` answer whose question is nearest the user's and asks the same way round
+(permission or concern, assistant.question.asks); the steps are the document's
 `What to do` list, whole and in order; and so on. A document without those sections (a
 company's PDF) still gives its best sentences. Facts of a case study appear only under that
 case's name. Apart from the part headings and the legal reminder, every line is copied
@@ -30,7 +31,15 @@ from assistant.library.sections import (
     WATCH,
     list_items,
 )
-from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, asks_for_facts, wants_action
+from assistant.question import (
+    HOW_TO,
+    LIST,
+    WHAT_IS,
+    YES_NO,
+    asks,
+    asks_for_facts,
+    wants_action,
+)
 from assistant.reading import Reader, Sentence, stands_alone
 
 LEGAL_CUES = re.compile(
@@ -47,6 +56,8 @@ VERDICT_FIT = 0.05  # how much an answer of the right shape (verdict or not) is 
 MIN_BOTTOM_LINE = 0.35  # an In-short question less similar than this does not answer
 SUPPORT_POINTS = {LIST: 6, WHAT_IS: 6}  # a question of fact needs more of the text; others: 4
 ANSWERING = {LIST: 5, WHAT_IS: 5}  # of those, from the answering section at most; others: 3
+INVERTS = ("yes", "no")  # verdicts that flip when the question asks the other way round
+ASK_MISMATCH = 0.2  # an "It depends" written for the other kind of question (question.asks)
 FACT_BOTTOM_LINE = 0.6  # a question of fact takes an In-short answer only if it asks the same
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
 CASE_FACTS = 4  # sentences of a case's own text for a question of fact about it
@@ -126,9 +137,12 @@ class Composer(Reader):
     # ----- the parts
     def _bottom_line(self, question: str, kind: str, q: np.ndarray, docs: list[str],
                      passages: list[Passage]) -> tuple[tuple[Passage, int, int] | None, str | None]:
-        """The In-short answer whose question is nearest the user's, and its document."""
+        """The In-short answer whose question is nearest the user's, and its document. A yes or
+        a no written for the other kind of question (`asks`: may we / is it a problem) is not
+        a candidate, since its verdict would be inverted; an "It depends" for one weighs less."""
         best, best_score = None, MIN_BOTTOM_LINE
         q_terms = set(tokenize(question))
+        user_asks = asks(question) if kind == YES_NO else None
         for rank, doc_id in enumerate(docs):
             for section in self.sections.with_role(doc_id, BOTTOM_LINE):
                 for p in self.sections.passages(section):
@@ -140,11 +154,19 @@ class Composer(Reader):
                         item = set(tokenize(p.text[a:b]))  # its question and its answer
                         overlap = len(q_terms & item) / max(len(q_terms), 1)
                         # A verdict answers a yes/no question; a how-to wants the first step.
-                        fits = (kind == YES_NO) == (direction_of(asked[1].text) is not None)
+                        verdict = direction_of(asked[1].text)
+                        fits = (kind == YES_NO) == (verdict is not None)
+                        # "Is it a problem? Yes." does not answer "fine?": the verdict inverts;
+                        # an "It depends" does not, but it answers another question.
+                        mismatch = user_asks and asks(asked[0].text) not in (None, user_asks)
+                        if mismatch and verdict in INVERTS:
+                            continue
                         if kind in (WHAT_IS, LIST) and asked[0].vector @ q < FACT_BOTTOM_LINE:
                             continue  # a question of fact: only an In-short one that asks it
                         score = (float(asked[0].vector @ q) + 0.15 * overlap + 0.05 / (1 + rank)
                                  + (VERDICT_FIT if fits else -VERDICT_FIT))
+                        if mismatch and verdict:
+                            score -= ASK_MISMATCH
                         if score > best_score:
                             best_score, best = score, (p, asked[1].start, b)
         if best is None:  # no In-short section answers: the best sentence of the best passages

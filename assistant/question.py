@@ -6,6 +6,9 @@
 - `list`: asks for the items of a list ("what are the seven components ...").
 - `what-is`: asks for a fact or an explanation; the default.
 
+A yes/no question also `asks` for permission ("can we ship?", "fine?") or about a concern ("red
+flag?", "is that our problem?"), which decides the polarity of its verdict.
+
 The rules are checked against every question of the golden set (tests/test_question.py).
 """
 
@@ -48,13 +51,18 @@ _VERDICT_ANYWHERE = re.compile(
 _WH = re.compile(r"\b(what|whats|what's|how|why|when|where|which|who|whom|whose)\b", re.I)
 
 
+def asking_sentence(question: str) -> str:
+    """The last sentence that asks a question (else the last sentence): the rest is context
+    typed around it."""
+    q = " ".join(question.split())
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", q) if s] or [q]
+    return ([s for s in sentences if s.rstrip().endswith("?")] or sentences)[-1]
+
+
 def question_type(question: str) -> str:
     """The shape the answer to `question` should take: yes-no, how-to, list or what-is."""
     q = " ".join(question.split())
-    # The question is the last sentence that asks one; the rest is context typed around it.
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", q) if s] or [q]
-    asking = [s for s in sentences if s.rstrip().endswith("?")]
-    last = (asking or sentences)[-1]
+    last = asking_sentence(q)
     if _LIST.search(q) and not _VERDICT_START.match(last):
         return LIST
     if _HOW_TO.search(last):
@@ -78,6 +86,35 @@ def asks_for_facts(question: str, kind: str) -> bool:
     """A question of fact typed as one ("When did ...?", "Who ran ...?"), not a situation
     described with no question word: its answer may quote a case's story."""
     return kind in (WHAT_IS, LIST) and bool(_FACT_START.match(question))
+
+
+# What a yes/no question asks, for the polarity of its verdict: whether something may be done
+# ("can we ship?", "fine?", "so we go ahead?": yes means go) or whether something is wrong
+# ("red flag?", "is that our problem?": yes means stop). The same situation gets opposite
+# verdicts under the two, so a verdict written for one does not answer the other.
+PERMIT, CONCERN = "permit", "concern"
+_ASKS = re.compile(  # the first named wins: "is it a problem if they can see it?" is a concern
+    r"\b(?:(?P<concern>red flags?|problems?|issues?|concerns?|deal breaker|our (business|fault)|"
+    r"(?<!corporate )responsib(le|ility)(?! (choice|way|exit|team))|liable|"
+    r"human[- ]rights (issue|question|matter|risk)|forced labou?r)|"
+    r"(?P<permit>can|could|may|might|should|shall|ok|okay|fine|allowed|acceptable|go ahead|"
+    r"proceed|sign|safe to|enough|settles?|off the hook|just|simply|covered|accept|agree|go(?=\?)|"
+    r"(end|ends|remove|removes|clear|clears|replace|replaces) (our|its|the)))\b", re.I)
+_NEGATED = re.compile(r"\b(not|isn'?t|isnt|aren'?t|arent|no|never|won'?t|wont|nothing)\W+"
+                      r"(\w+\W+){0,2}$", re.I)
+
+
+def asks(question: str) -> str | None:
+    """PERMIT or CONCERN for the question's asking sentence, None if it names neither ("does
+    the sale end our responsibility?" asks whether we are free of it); a concern denied
+    ("isnt really our problem right?") asks for permission."""
+    last = asking_sentence(question)
+    m = _ASKS.search(last)
+    if not m:
+        return None
+    if m.group("concern") and _NEGATED.search(last[:m.start()]):
+        return PERMIT
+    return CONCERN if m.group("concern") else PERMIT
 
 
 def wants_action(kind: str) -> bool:

@@ -31,6 +31,19 @@ def test_a_yes_no_dilemma_leads_with_the_librarys_verdict(assistant):
     assert answer.parts.bottom_line[0].startswith("No")
 
 
+def test_a_verdict_is_taken_only_from_a_bullet_that_asks_the_same_way_round(assistant):
+    # "May we go ahead?" and "Is it a problem?" get opposite verdicts for the same facts: the
+    # partner case's "Is corruption also a human-rights issue? Yes." must not answer "ok to sign?".
+    permit = assistant.answer("our local partner may be a front for the ruling family but the "
+                              "licence deal is lawful. ok to sign with them?")
+    concern = assistant.answer("local managers can see which employees are trans in the HR "
+                               "system. is that a problem?")
+
+    assert permit.parts.direction == "no", permit.parts.bottom_line
+    assert not permit.parts.bottom_line[0].startswith("Yes")
+    assert concern.parts.direction == "yes", concern.parts.bottom_line
+
+
 def test_the_steps_are_the_answering_documents_whole_what_to_do_list_in_order(assistant):
     answer = assistant.answer(MISUSE)
     steps = [re.sub(r" \[\d+\]$", "", s) for s in answer.parts.steps]

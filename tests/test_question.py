@@ -53,3 +53,28 @@ def test_shorthand_and_informal_verdict_requests_are_read_for_their_shape():
     assert question_type("users flagged wrong takedowns in our app, what shld we do") == HOW_TO
     assert question_type("we want to add face matching to the door cameras, any problem "
                          "with that") == YES_NO
+
+
+def test_a_verdict_question_asks_for_permission_or_about_a_concern():
+    from assistant.question import CONCERN, PERMIT, asks
+
+    for q in ["supplier says the fees are legal there. fine?", "can we ship the routers?",
+              "we're ok to sign right?", "so we go ahead?",
+              "Is an export licence enough to go ahead with an interception sale?",
+              "Does selling off the business unit end our responsibility?",
+              "we only sold the boxes, what they do isnt really our problem right?"]:
+        assert asks(q) == PERMIT, q
+    for q in ["tender wants 5 years of location data kept. red flag?",
+              "hr system shows gender identity to local managers. problem?",
+              "Is it a problem if local managers can see the records?",
+              "is that history our problem once the deal closes",
+              "Is corruption in market entry also a human-rights issue?"]:
+        assert asks(q) == CONCERN, q
+    for q in ["does the LkSG apply to us?", "do we have to answer within three weeks?"]:
+        assert asks(q) is None, q
+
+
+def test_the_asking_sentence_decides_not_the_context_typed_before_it():
+    from assistant.question import PERMIT, asks
+
+    assert asks("the supplier says its not an issue. can we keep buying from them?") == PERMIT
