@@ -1,0 +1,49 @@
+"""How the fused candidates are ranked: by their nearest sentence, and with document evidence."""
+
+from __future__ import annotations
+
+from assistant.library.diversity import lift_documents
+from assistant.library.records import StoredChunk
+from assistant.library.sentence_rank import SentenceRanker
+from assistant.library.sentence_vectors import SentenceIndex
+
+
+def chunk(cid: str, doc_id: str, text: str = "Text.") -> StoredChunk:
+    return StoredChunk(cid, text, {"doc_id": doc_id, "doc_hash": f"h-{doc_id}"})
+
+
+def test_a_document_two_of_whose_sections_match_has_its_best_one_lifted():
+    chunks = {c.chunk_id: c for c in (chunk("a1", "a"), chunk("a2", "a"), chunk("b1", "b"))}
+    fused = {"a1": 0.040, "a2": 0.030, "b1": 0.045}
+
+    lift_documents(fused, chunks, 0.5)
+
+    assert max(fused, key=fused.get) == "a1"  # 0.040 + 0.5 x 0.030 beats 0.045
+    assert fused["a2"] == 0.030  # only the best chunk is lifted
+    assert fused["b1"] == 0.045  # a document with one candidate gains nothing
+
+
+def test_the_lift_is_bounded_by_the_documents_own_best_score():
+    """Many weak chunks of one document do not outweigh a strong chunk of another."""
+    chunks = {f"a{i}": chunk(f"a{i}", "a") for i in range(20)} | {"b1": chunk("b1", "b")}
+    fused = {f"a{i}": 0.02 for i in range(20)} | {"b1": 0.035}
+
+    lift_documents(fused, chunks, 0.5)
+
+    assert max(fused, key=fused.get) == "b1"
+
+
+def test_candidates_rank_by_their_sentence_nearest_the_question(tmp_path, embedder):
+    filler = ("The company was founded in a coastal city. Its offices have open-plan floors. "
+              "Staff meet on Mondays to plan the week. ")
+    answering = chunk("answers", "a", filler + "When police ask for user data without a court "
+                      "order, ask for a written demand that cites its legal basis.")
+    other = chunk("other", "b", "Export licences are issued by the trade ministry. Dual-use "
+                  "items are listed in an annex. Licences last two years.")
+    empty = chunk("empty", "c", "   ")
+    ranker = SentenceRanker(SentenceIndex(tmp_path, embedder))
+    question = embedder.encode(["cops want a user's data with no warrant, what now"])[0]
+
+    ranked = ranker.rank(question, {c.chunk_id: c for c in (other, answering, empty)})
+
+    assert ranked == ["answers", "other"]  # a chunk with no sentence is not ranked
