@@ -1,7 +1,9 @@
-"""How the fused candidates are ranked: by their nearest sentence, and with document evidence."""
+"""How the candidates are found and ranked: a misspelt word, the nearest sentence, document
+evidence."""
 
 from __future__ import annotations
 
+from assistant.library.bm25 import KeywordIndex
 from assistant.library.diversity import lift_documents
 from assistant.library.records import StoredChunk
 from assistant.library.sentence_rank import SentenceRanker
@@ -47,3 +49,25 @@ def test_candidates_rank_by_their_sentence_nearest_the_question(tmp_path, embedd
     ranked = ranker.rank(question, {c.chunk_id: c for c in (other, answering, empty)})
 
     assert ranked == ["answers", "other"]  # a chunk with no sentence is not ranked
+
+
+def keyword_index(*texts: str) -> KeywordIndex:
+    return KeywordIndex([chunk(f"c{i}", f"d{i}", t) for i, t in enumerate(texts)])
+
+
+def test_a_misspelt_word_finds_the_chunk_that_spells_it_right():
+    index = keyword_index("The export credit agency sends a questionnaire on human rights.",
+                          "Sanctions screening of the buyer and its owners.")
+
+    hits = index.search("what will the questionaire ask", 5)
+
+    assert [h.index for h in hits] == [0]
+
+
+def test_a_short_word_or_a_longer_form_of_a_library_word_is_not_respelt():
+    index = keyword_index("Police ask for a written demand.", "A ban on the sale of spyware.")
+
+    assert index.query_terms("cope") == {"cope"}  # one slip from "cops", but short
+    assert index.query_terms("banner") == {"banner"}  # not a misspelt "ban"
+    assert index.query_terms("sanctiosn") == {"sanctiosn"}  # the library has no "sanctions"
+    assert "demand" in index.query_terms("demnad")
