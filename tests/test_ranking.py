@@ -8,6 +8,7 @@ from assistant.library.diversity import lift_documents
 from assistant.library.records import StoredChunk
 from assistant.library.sentence_rank import SentenceRanker
 from assistant.library.sentence_vectors import SentenceIndex
+from assistant.library.sentences import split_sentences
 
 
 def chunk(cid: str, doc_id: str, text: str = "Text.") -> StoredChunk:
@@ -35,6 +36,11 @@ def test_the_lift_is_bounded_by_the_documents_own_best_score():
     assert max(fused, key=fused.get) == "b1"
 
 
+def encoded_at_ingest(index: SentenceIndex, *chunks: StoredChunk) -> None:
+    for c in chunks:
+        index.sentence_vectors(c.metadata["doc_hash"], split_sentences(c.text))
+
+
 def test_candidates_rank_by_their_sentence_nearest_the_question(tmp_path, embedder):
     filler = ("The company was founded in a coastal city. Its offices have open-plan floors. "
               "Staff meet on Mondays to plan the week. ")
@@ -43,13 +49,27 @@ def test_candidates_rank_by_their_sentence_nearest_the_question(tmp_path, embedd
     other = chunk("other", "b", "Export licences are issued by the trade ministry. Dual-use "
                   "items are listed in an annex. Licences last two years.")
     empty = chunk("empty", "c", "   ")
-    ranker = SentenceRanker(SentenceIndex(tmp_path, embedder))
+    sentences = SentenceIndex(tmp_path, embedder)
+    encoded_at_ingest(sentences, answering, other)
     question = embedder.encode(["cops want a user's data with no warrant, what now"])[0]
 
-    ranked = ranker.rank(question, {c.chunk_id: c for c in (other, answering, empty)})
+    ranked = SentenceRanker(sentences).rank(question, {c.chunk_id: c for c in (other, answering,
+                                                                                  empty)})
 
     assert ranked == ["answers", "other"]  # a chunk with no sentence is not ranked
 
+
+def test_a_chunk_not_encoded_at_ingest_is_left_out_not_encoded_while_the_user_waits(
+        tmp_path, embedder):
+    known = chunk("known", "a", "Ask for the demand in writing.")
+    unknown = chunk("unknown", "b", "Police want the data now. Refuse an informal request.")
+    sentences = SentenceIndex(tmp_path, embedder)
+    encoded_at_ingest(sentences, known)
+    question = embedder.encode(["police want data"])[0]
+
+    assert SentenceRanker(sentences).rank(question, {"known": known, "unknown": unknown}) \
+        == ["known"]
+    assert sentences.stored_vectors("h-b", split_sentences(unknown.text)) is None
 
 def keyword_index(*texts: str) -> KeywordIndex:
     return KeywordIndex([chunk(f"c{i}", f"d{i}", t) for i, t in enumerate(texts)])

@@ -4,7 +4,8 @@ A chunk's vector is the mean of a few hundred words, so a chunk with one sentenc
 the question and four that do not sits low in the dense list. The sentence vectors the
 composer uses (computed at ingest, `assistant.library.sentence_vectors`) rank the candidates
 the other lists found by their best sentence: no new candidates, no section questions, so the
-list does not depend on who wrote a document's search keys.
+list does not depend on who wrote a document's search keys. A chunk whose sentences were not
+encoded at ingest is left out of this list rather than encoded while the user waits.
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ class SentenceRanker:
         self._rows = {}
 
     def rows(self, chunk: StoredChunk) -> np.ndarray:
-        """A chunk's sentence vectors, one row each (none for a chunk without a sentence)."""
+        """A chunk's sentence vectors, one row each (none for a chunk without a sentence, or
+        whose sentences were not encoded at ingest)."""
         rows = self._rows.get(chunk.chunk_id)
         if rows is None:
             if len(self._rows) > MATRIX_CACHE:
                 self._rows.clear()
             texts = [chunk.text[a:b] for a, b in sentence_spans(chunk.text)]
-            rows = (self.sentences.sentence_vectors(str(chunk.metadata.get("doc_hash", "")), texts)
-                    if texts else np.zeros((0, 1), np.float32))
+            rows = self.sentences.stored_vectors(str(chunk.metadata.get("doc_hash", "")), texts)
+            if rows is None:  # not encoded at ingest: left out, never encoded at query time
+                rows = np.zeros((0, 1), np.float32)
             self._rows[chunk.chunk_id] = rows
         return rows
 
