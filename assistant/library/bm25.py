@@ -30,6 +30,7 @@ import Stemmer  # PyStemmer: the Snowball stemmers, a C extension with no data t
 
 from assistant.library.chunk_table import ChunkTable, Reader
 from assistant.library.chunk_table import load as load_chunks
+from assistant.library.spelling import nearest
 from assistant.library.store import StoredChunk
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ few further just more most no nor not now only other over own same shall may mig
 """.split())
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STEMMER = Stemmer.Stemmer("english")
+SPELLING = True  # read a misspelt query word as the library term one slip away
 CACHE_FORMAT = 2  # bump when the analyser or the arrays change: older caches are rebuilt
 
 
@@ -125,10 +127,25 @@ class KeywordIndex:
         n = len(self.chunks)
         return float(self.idf[i]) if i is not None else math.log(1 + (n + 0.5) / 0.5)
 
+    def frequency(self, term: str) -> int:
+        """How many chunks hold a (stemmed) term."""
+        t = self.terms.get(term)
+        return 0 if t is None else int(self.offsets[t + 1] - self.offsets[t])
+
+    def query_terms(self, query: str) -> set[str]:
+        """The query's terms, and for a misspelt word the library term one slip away
+        (`assistant.library.spelling`)."""
+        terms = set(tokenize(query))
+        if SPELLING:
+            for word in TOKEN.findall(query.lower()):
+                if word not in STOPWORDS and (near := nearest(word, stem, self.frequency)):
+                    terms.add(near)
+        return terms
+
     def search(self, query: str, n: int, allowed_docs: Iterable[str] | None = None) -> list[KeywordHit]:
         scores = np.zeros(len(self.chunks), dtype=np.float32)
         norm = self._norm
-        for term in set(tokenize(query)):
+        for term in self.query_terms(query):
             t = self.terms.get(term)
             if t is None:
                 continue

@@ -4,8 +4,10 @@ ranked by section, de-duplicated, diversified; and whether the library covers th
 The question is searched with its shorthand spelt out (`assistant.library.shorthand`: "govt",
 "LI", "cut mobile data"). Three ranked lists are fused: the chunks nearest the question's
 vector, the best BM25 chunks, and the chunks of the sections whose declared questions (front
-matter `questions`) are nearest the question. The section, not the chunk, is what answers:
-the best chunk of a top-level section stands for it (the composer reads the section whole).
+matter `questions`) are nearest the question; a fourth ranks those candidates by their
+sentence nearest the question. A document of which two sections score has its best one lifted.
+The section, not the chunk, is what answers: the best chunk of a top-level section stands for
+it (the composer reads the section whole).
 For a dilemma or a how-to question a case study's actions rank above its narrative, and the
 sections a well-ranked document declares it applies (front matter `applies`, see
 `assistant.library.links`) join the candidates. A question is declined unless a relevance
@@ -23,8 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.answer import Passage
-from assistant.library.bm25 import KeywordIndex, tokenize
+from assistant.library.bm25 import KeywordIndex
 from assistant.library.chunk_table import load
+from assistant.library.diversity import WordSets, collapse_duplicates, diversify, lift_documents
 from assistant.library.embedder import MiniLMEmbeddings
 from assistant.library.links import add_linked
 from assistant.library.sections import (
@@ -38,6 +41,7 @@ from assistant.library.sections import (
     section_key,
     to_passage,
 )
+from assistant.library.sentence_rank import SentenceRanker
 from assistant.library.sentence_vectors import ChunkText, SentenceIndex
 from assistant.library.shorthand import spelt_out
 from assistant.library.store import DocumentRecord, LibraryStore, StoredChunk
@@ -47,10 +51,6 @@ from assistant.settings import RetrievalSettings
 __all__ = ["CHECKLIST_HEADING", "Filters", "HybridRetriever", "Retrieval", "checklist_items",
            "to_passage"]
 
-# In diversification, how much a passage resembles one already chosen because it comes from
-# the same document (the rest is shared words).
-SAME_DOCUMENT = 0.7
-WORD_CACHE = 50_000  # chunks whose word sets are kept between queries (a few tens of MB)
 # A case study's sections, for dilemmas and how-tos: its actions above its story.
 CASE_ACTION_WEIGHTS = {ACTION: 1.25, NARRATIVE: 0.7}
 KEY_FLOOR = 0.3  # section questions less similar than this are not candidates
@@ -62,10 +62,16 @@ CHECKLIST_HOLD = 2
 # terms. Fitted (logistic
 # regression) on the golden set's tune half, 2026-12-01; see evals/README.md.
 KEY_WEIGHT, COVERAGE_WEIGHT = 2.8, 2.4
-# How much each ranked list counts in the fusion: dense chunks, BM25 chunks, section questions.
+# How much each ranked list counts in the fusion: dense chunks, BM25 chunks, section questions,
+# and the candidates ranked by their nearest sentence (`assistant.library.sentence_rank`, the
+# same weight as the other vector lists; added 2026-12-01, see evals/README.md).
 # Chosen on the golden set's tune half (2026-12-01, with HRDD_RRF_K 20, HRDD_MMR_LAMBDA 0.9):
 # the policy terms dilemmas share with the guidance make BM25's ranking the more precise one.
-LIST_WEIGHTS = {"dense": 1.0, "keyword": 2.0, "questions": 1.0}
+LIST_WEIGHTS = {"dense": 1.0, "keyword": 2.0, "questions": 1.0, "sentences": 1.0}
+# Document-level evidence: a document's best candidate gains this share of its second best's
+# score (`diversity.lift_documents`). Tune half (2026-12-01, late): recall@5 0.875 at 0.25, 0.872 at
+# 0.5 (MRR 0.860 and 0.868), 0.854 at 1.0; evals/README.md.
+DOC_LIFT = 0.5
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,8 @@ class HybridRetriever:
         self._sections: SectionMap | None = None
         self._keys = np.zeros((0, 1), np.float32)  # section-question vectors
         self._key_chunk = np.zeros(0, np.int32)  # the chunk each question vector points at
-        # Word sets of chunks seen by recent queries: de-duplication and diversification compare
-        # them, and tokenising 60 candidates twice a query was the largest part of fusing.
-        self._words: dict[str, frozenset[str]] = {}
+        self._words = WordSets()
+        self._by_sentence = SentenceRanker(self.sentences)
 
     def refresh(self) -> None:
         """Re-read the library if ingest changed it since the last call."""
@@ -122,7 +127,8 @@ class HybridRetriever:
             self.store, self.cache_dir, f"{self.store.name}:{version}")
         self._load_keys(asked)
         self._version = version
-        self._words = {}
+        self._words.clear()
+        self._by_sentence.clear()
 
     def _load_keys(self, by_doc: dict[str, list[tuple[int, ChunkText]]]) -> None:
         mats, owners = [], []
@@ -196,12 +202,16 @@ class HybridRetriever:
             kw_of[self._index.chunks[hit.index].chunk_id] = hit.score
         for rank, (i, _) in enumerate(key_hits):
             add(rank, self._index.chunks[i], LIST_WEIGHTS["questions"])
+        if LIST_WEIGHTS["sentences"]:
+            for rank, cid in enumerate(self._by_sentence.rank(vector, chunks)):
+                add(rank, chunks[cid], LIST_WEIGHTS["sentences"])
         self._weigh_sections(fused, chunks, kind)
+        lift_documents(fused, chunks, DOC_LIFT)
         if wants_action(kind):  # a dilemma or a how-to: the guidance a case applies
             add_linked(fused, chunks, self._sections, allowed)
         ranked = sorted(fused, key=lambda c: -fused[c])
-        ranked = self._one_per_section(self._collapse_duplicates(ranked, chunks), chunks)
-        chosen = self._diversify(ranked, fused, chunks, k)
+        ranked = self._one_per_section(collapse_duplicates(ranked, chunks, self._words), chunks)
+        chosen = diversify(ranked, fused, chunks, k, self.s.mmr_lambda, self._words)
         t["fuse"] = time.perf_counter() - t4
         passages = [to_passage(chunks[c], fused[c], dense_of.get(c), kw_of.get(c)) for c in chosen]
         best_dense = max(dense_of.values(), default=0.0)
@@ -286,52 +296,3 @@ class HybridRetriever:
                 if len(items) >= 3:
                     return passage, items
         return None
-
-    def _words_of(self, chunk: StoredChunk) -> frozenset[str]:
-        words = self._words.get(chunk.chunk_id)
-        if words is None:
-            if len(self._words) > WORD_CACHE:
-                self._words.clear()
-            words = self._words[chunk.chunk_id] = frozenset(tokenize(chunk.text))
-        return words
-
-    def _collapse_duplicates(self, ranked: list[str], chunks: dict[str, StoredChunk]) -> list[str]:
-        """Drop chunks whose text repeats one ranked higher (same file ingested twice, copies)."""
-        kept, seen_hash, seen_sets = [], set(), []
-        for cid in ranked:
-            meta = chunks[cid].metadata
-            h = meta.get("chunk_hash")
-            words = self._words_of(chunks[cid])
-            if h in seen_hash or any(_jaccard(words, s) > 0.85 for s in seen_sets):
-                continue
-            seen_hash.add(h)
-            seen_sets.append(words)
-            kept.append(cid)
-        return kept
-
-    def _diversify(self, ranked: list[str], fused: dict[str, float],
-                   chunks: dict[str, StoredChunk], k: int) -> list[str]:
-        """Maximal marginal relevance, where similarity is sharing a document or many words."""
-        if not ranked:
-            return []
-        top = fused[ranked[0]]
-        lam = self.s.mmr_lambda
-        words = {c: self._words_of(chunks[c]) for c in ranked}
-        chosen: list[str] = []
-        pool = list(ranked)
-        while pool and len(chosen) < k:
-            def mmr(c: str) -> float:
-                sim = max((SAME_DOCUMENT * (chunks[c].metadata.get("doc_id")
-                                            == chunks[s].metadata.get("doc_id"))
-                           + (1 - SAME_DOCUMENT) * _jaccard(words[c], words[s]) for s in chosen),
-                          default=0.0)
-                return lam * fused[c] / top - (1 - lam) * sim
-
-            best = max(pool, key=mmr)
-            chosen.append(best)
-            pool.remove(best)
-        return chosen
-
-
-def _jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0

@@ -99,6 +99,15 @@ class SentenceIndex:
             return np.zeros((0, self.embedder.dimension), np.float32)
         return np.stack([doc.sentences[text_hash(t)] for t in texts])
 
+    def stored_vectors(self, doc_hash: str, texts: list[str]) -> np.ndarray | None:
+        """The sentences' vectors if every one is already known (from ingest), else None:
+        nothing is computed, so a caller on the query path never waits for the model."""
+        pending = self._pending(doc_hash, texts, [])
+        if pending.sentences or not texts:
+            return None
+        self._keep(doc_hash, pending.doc)
+        return np.stack([pending.doc.sentences[text_hash(t)] for t in texts])
+
     def question_vectors(self, doc_hash: str, chunks: list[ChunkText]) -> dict[str, np.ndarray]:
         """For each chunk (by key), the vectors of its section questions."""
         doc = self._ensure(doc_hash, [], chunks)
@@ -131,12 +140,15 @@ class SentenceIndex:
                 doc.questions[c.key] = vectors[i:i + len(c.questions)]
                 i += len(c.questions)
             self._write(pending.doc_hash, doc)
+        self._keep(pending.doc_hash, doc)
+        return doc
+
+    def _keep(self, doc_hash: str, doc: _Document) -> None:
         with self._lock:  # ingest fills from its own thread while answers read
-            self._loaded[pending.doc_hash] = doc
-            self._loaded.move_to_end(pending.doc_hash)
+            self._loaded[doc_hash] = doc
+            self._loaded.move_to_end(doc_hash)
             while len(self._loaded) > LOADED_DOCUMENTS:
                 self._loaded.popitem(last=False)
-        return doc
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
