@@ -111,7 +111,7 @@ class Composer(Reader):
             parts["case"] = next((p.title for p in passages if p.doc_id == case), None) or \
                 self.title(case)
             parts["case_lines"] = (
-                self._case_facts(question, q, case, passages, cite)
+                self._case_facts(question, q, case, passages, cite, skip=lead)
                 if asks_for_facts(question, kind) else self._case_lines(q, case, cite))
         if checklist and action:
             p, items = checklist
@@ -187,62 +187,74 @@ class Composer(Reader):
                  cite, skip: tuple | None = None) -> tuple[str, ...]:
         """The answering section's best standalone sentences, in its order, then the best of
         the other retrieved passages other than case studies (a case's facts appear only in
-        the case part, under its name). The answering section is the (sub-)section of the best
-        sentence: its neighbours often hold the rest of the answer (the date, then what it
-        added)."""
+        the case part, under its name). The answering section is the best-ranked (sub-)section
+        with a sentence to quote: its neighbours often hold the rest of the answer (the date,
+        then what it added). For a question of fact it is read with its sibling sub-sections
+        ("4.2" beside "4.1"), which often hold the part of the question the first did not."""
         q_terms = set(tokenize(question))
+        # (unit, rank, its sentences); a case's facts appear only under its name, in its part.
+        candidates = [(u, rank, self._quotable(u, skip)) for rank, u in
+                      enumerate(self.units(passages)) if u.kind != "case-study"
+                      and self.role(u) not in (BOTTOM_LINE, STEPS, WATCH, CHECKLIST, NARRATIVE)]
+        lead = next((c for c in candidates if c[2]), None)
+        if lead is None:
+            return ()
+        answering = lead[0].chunk_id
+        order = {u.chunk_id: (rank, 0) for u, rank, _ in candidates}
+        order[answering] = (-1, lead[0].start)
+        if kind in SUPPORT_POINTS:  # the siblings compete with the other passages, in place
+            for u in self.siblings(lead[0]):
+                if u.chunk_id not in order and self.role(u) not in (STEPS, WATCH, CHECKLIST):
+                    order[u.chunk_id] = (-1, u.start)
+                    candidates.append((u, lead[1], self._quotable(u, skip)))
         scored = []
-        order = {p.chunk_id: i for i, p in enumerate(self.units(passages))}
-        for rank, p in enumerate(self.units(passages)):
-            role = self.role(p)
-            if role in (BOTTOM_LINE, STEPS, WATCH, CHECKLIST, NARRATIVE):
-                continue
-            if p.kind == "case-study":
-                continue  # a case's facts appear only under its name, in the case part
-            for s in self.sentences(p):
-                if not stands_alone(s.text) or (s.passage.chunk_id, s.start) == skip:
-                    continue
+        for u, rank, sentences in candidates:
+            authority = 0.06 if u.kind in ("guidance", "checklist") else 0.0
+            for s in sentences:
                 overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
-                authority = 0.06 if p.kind in ("guidance", "checklist") else 0.0
                 scored.append((float(s.vector @ q) + 0.12 / (1 + rank) + 0.15 * overlap
                                + authority, s))
-        if not scored:
-            return ()
         scored.sort(key=lambda x: -x[0])
-        lead = min((s.passage for _, s in scored), key=lambda p: order[p.chunk_id]).chunk_id
         chosen: list[Sentence] = []
         per_doc: dict[str, int] = {}
 
+        def repeats(s: Sentence) -> bool:  # the overlap between chunks repeats sentences
+            return any(float(s.vector @ c.vector) > 0.9 for c in chosen)
+
         for _, s in scored:  # the answering section first, up to its share
-            if s.passage.chunk_id == lead and len(chosen) < ANSWERING.get(kind, 3) and \
-                    not any(float(s.vector @ c.vector) > 0.9 for c in chosen):
+            if s.passage.chunk_id == answering and len(chosen) < ANSWERING.get(kind, 3) \
+                    and not repeats(s):
                 chosen.append(s)
         for _, s in scored:  # then the other passages, a few sentences from each document
-            if len(chosen) >= SUPPORT_POINTS.get(kind, 4) or s.passage.chunk_id == lead:
+            if len(chosen) >= SUPPORT_POINTS.get(kind, 4) or s.passage.chunk_id == answering:
                 continue
             if per_doc.get(s.passage.doc_id, 0) >= (3 if kind in SUPPORT_POINTS else 2):
                 continue
-            if any(float(s.vector @ c.vector) > 0.9 for c in chosen):
-                continue  # the overlap between chunks repeats sentences
+            if repeats(s):
+                continue
             chosen.append(s)
             per_doc[s.passage.doc_id] = per_doc.get(s.passage.doc_id, 0) + 1
-        order[lead] = -1
         chosen.sort(key=lambda s: (order[s.passage.chunk_id], s.start))
         return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)
 
+    def _quotable(self, p: Passage, skip: tuple | None) -> list[Sentence]:
+        """A unit's sentences that stand alone, but for the one already quoted (`skip`)."""
+        return [s for s in self.sentences(p)
+                if stands_alone(s.text) and (s.passage.chunk_id, s.start) != skip]
+
     def _case_facts(self, question: str, q: np.ndarray, case: str, passages: list[Passage],
-                    cite) -> tuple[str, ...]:
+                    cite, skip: tuple | None = None) -> tuple[str, ...]:
         """For a question of fact about a case: the case's own retrieved sentences nearest the
-        question (its story included), in the case's order, under its name."""
+        question (its story included), in the case's order, under its name; not the one the
+        bottom line already quotes (`skip`)."""
         q_terms = set(tokenize(question))
         scored = []
         for p in self.units([p for p in passages if p.doc_id == case]):
             if self.role(p) in (CHECKLIST, BOTTOM_LINE):
                 continue
-            for s in self.sentences(p):
-                if stands_alone(s.text):
-                    overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
-                    scored.append((float(s.vector @ q) + 0.15 * overlap, s))
+            for s in self._quotable(p, skip):
+                overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
+                scored.append((float(s.vector @ q) + 0.15 * overlap, s))
         chosen = [s for _, s in sorted(scored, key=lambda x: -x[0])[:CASE_FACTS]]
         chosen.sort(key=lambda s: (s.passage.start, s.start))
         return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)

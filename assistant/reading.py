@@ -93,6 +93,15 @@ class Reader:
             units[key] = whole[0] if whole else p
         return list(units.values())
 
+    def siblings(self, p: Passage) -> list[Passage]:
+        """The other (sub-)sections of the top-level section a unit belongs to ("4.2" beside
+        "4.1"), each whole, in order: the second half of a question of fact ("what turnover
+        triggers it, and who signs it?") is often answered there. None for a page of a PDF."""
+        section = None if p.page is not None else self.sections.of(
+            {"doc_id": p.doc_id, "heading_path": p.context, "section": p.section})
+        return [u for u in self.sections.passages(section) if u.section != p.section] \
+            if section else []
+
     def role(self, p: Passage) -> str | None:
         s = self.sections.sections.get(section_key({"doc_id": p.doc_id, "heading_path": p.context,
                                                     "section": p.section}))
