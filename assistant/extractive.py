@@ -29,6 +29,7 @@ from assistant.library.sections import (
     STEPS,
     WATCH,
     list_items,
+    top_heading,
 )
 from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, asks_for_facts, wants_action
 from assistant.reading import Reader, Sentence, stands_alone
@@ -199,11 +200,14 @@ class Composer(Reader):
         lead = next((c for c in candidates if c[2]), None)
         if lead is None:
             return ()
-        answering = lead[0].chunk_id
+        answering = {lead[0].chunk_id}
         order = {u.chunk_id: (rank, 0) for u, rank, _ in candidates}
-        order[answering] = (-1, lead[0].start)
-        if kind in SUPPORT_POINTS:  # the siblings compete with the other passages, in place
-            for u in self.siblings(lead[0]):
+        order[lead[0].chunk_id] = (-1, lead[0].start)
+        if kind in SUPPORT_POINTS:  # the siblings compete with the other passages, in place;
+            top = top_heading({"heading_path": lead[0].context, "section": lead[0].section})
+            for u in self.siblings(lead[0]):  # the section's opening text, which frames them,
+                if u.section == top:  # is read as part of the answering section
+                    answering.add(u.chunk_id)
                 if u.chunk_id not in order and self.role(u) not in (STEPS, WATCH, CHECKLIST):
                     order[u.chunk_id] = (-1, u.start)
                     candidates.append((u, lead[1], self._quotable(u, skip)))
@@ -222,11 +226,11 @@ class Composer(Reader):
             return any(float(s.vector @ c.vector) > 0.9 for c in chosen)
 
         for _, s in scored:  # the answering section first, up to its share
-            if s.passage.chunk_id == answering and len(chosen) < ANSWERING.get(kind, 3) \
+            if s.passage.chunk_id in answering and len(chosen) < ANSWERING.get(kind, 3) \
                     and not repeats(s):
                 chosen.append(s)
         for _, s in scored:  # then the other passages, a few sentences from each document
-            if len(chosen) >= SUPPORT_POINTS.get(kind, 4) or s.passage.chunk_id == answering:
+            if len(chosen) >= SUPPORT_POINTS.get(kind, 4) or s.passage.chunk_id in answering:
                 continue
             if per_doc.get(s.passage.doc_id, 0) >= (3 if kind in SUPPORT_POINTS else 2):
                 continue
