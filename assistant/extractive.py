@@ -51,6 +51,7 @@ ANSWERING = {LIST: 5, WHAT_IS: 5}  # of those, from the answering section at mos
 FACT_BOTTOM_LINE = 0.6  # a question of fact takes an In-short answer only if it asks the same
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
 CASE_FACTS = 4  # sentences of a case's own text for a question of fact about it
+NOVELTY = 0.15  # weight of the question's words a further supporting sentence adds
 
 
 def touches_law(question: str) -> bool:
@@ -197,9 +198,17 @@ class Composer(Reader):
         candidates = [(u, rank, self._quotable(u, skip)) for rank, u in
                       enumerate(self.units(passages)) if u.kind != "case-study"
                       and self.role(u) not in (BOTTOM_LINE, STEPS, WATCH, CHECKLIST, NARRATIVE)]
-        lead = next((c for c in candidates if c[2]), None)
-        if lead is None:
+
+        def score(u: Passage, rank: int, sentences: list[Sentence]) -> list[tuple]:
+            authority = 0.06 if u.kind in ("guidance", "checklist") else 0.0
+            return [(float(s.vector @ q) + 0.12 / (1 + rank) + 0.15 * len(
+                q_terms & set(tokenize(s.text))) / max(len(q_terms), 1) + authority, s)
+                for s in sentences]
+
+        scored = [x for u, rank, sentences in candidates for x in score(u, rank, sentences)]
+        if not scored:
             return ()
+        lead = next(c for c in candidates if c[2])
         answering = {lead[0].chunk_id}
         order = {u.chunk_id: (rank, 0) for u, rank, _ in candidates}
         order[lead[0].chunk_id] = (-1, lead[0].start)
@@ -210,14 +219,7 @@ class Composer(Reader):
                     answering.add(u.chunk_id)
                 if u.chunk_id not in order and self.role(u) not in (STEPS, WATCH, CHECKLIST):
                     order[u.chunk_id] = (-1, u.start)
-                    candidates.append((u, lead[1], self._quotable(u, skip)))
-        scored = []
-        for u, rank, sentences in candidates:
-            authority = 0.06 if u.kind in ("guidance", "checklist") else 0.0
-            for s in sentences:
-                overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
-                scored.append((float(s.vector @ q) + 0.12 / (1 + rank) + 0.15 * overlap
-                               + authority, s))
+                    scored += score(u, lead[1], self._quotable(u, skip))
         scored.sort(key=lambda x: -x[0])
         chosen: list[Sentence] = []
         per_doc: dict[str, int] = {}
@@ -229,14 +231,21 @@ class Composer(Reader):
             if s.passage.chunk_id in answering and len(chosen) < ANSWERING.get(kind, 3) \
                     and not repeats(s):
                 chosen.append(s)
-        for _, s in scored:  # then the other passages, a few sentences from each document
-            if len(chosen) >= SUPPORT_POINTS.get(kind, 4) or s.passage.chunk_id in answering:
-                continue
+        said = set(tokenize(" ".join(c.text for c in chosen)))
+        rest = [(x, s, q_terms & set(tokenize(s.text))) for x, s in scored
+                if s.passage.chunk_id not in answering]
+        while rest and len(chosen) < SUPPORT_POINTS.get(kind, 4):
+            # then the other passages, a few sentences from each document, each next one
+            # preferred for the question's words the answer has not used yet (its other part)
+            i = max(range(len(rest)), key=lambda j: rest[j][0] + NOVELTY * len(
+                rest[j][2] - said) / max(len(q_terms), 1))
+            _, s, terms = rest.pop(i)
             if per_doc.get(s.passage.doc_id, 0) >= (3 if kind in SUPPORT_POINTS else 2):
                 continue
             if repeats(s):
                 continue
             chosen.append(s)
+            said |= terms
             per_doc[s.passage.doc_id] = per_doc.get(s.passage.doc_id, 0) + 1
         chosen.sort(key=lambda s: (order[s.passage.chunk_id], s.start))
         return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)
