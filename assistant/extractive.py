@@ -30,6 +30,7 @@ from assistant.library.sections import (
     STEPS,
     WATCH,
     list_items,
+    top_heading,
 )
 from assistant.question import (
     HOW_TO,
@@ -61,6 +62,7 @@ ASK_MISMATCH = 0.2  # an "It depends" written for the other kind of question (qu
 FACT_BOTTOM_LINE = 0.6  # a question of fact takes an In-short answer only if it asks the same
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
 CASE_FACTS = 4  # sentences of a case's own text for a question of fact about it
+NOVELTY = 0.15  # weight of the question's words a further supporting sentence adds
 
 
 def touches_law(question: str) -> bool:
@@ -122,7 +124,7 @@ class Composer(Reader):
             parts["case"] = next((p.title for p in passages if p.doc_id == case), None) or \
                 self.title(case)
             parts["case_lines"] = (
-                self._case_facts(question, q, case, passages, cite)
+                self._case_facts(question, q, case, passages, cite, skip=lead)
                 if asks_for_facts(question, kind) else self._case_lines(q, case, cite))
         if checklist and action:
             p, items = checklist
@@ -209,62 +211,85 @@ class Composer(Reader):
                  cite, skip: tuple | None = None) -> tuple[str, ...]:
         """The answering section's best standalone sentences, in its order, then the best of
         the other retrieved passages other than case studies (a case's facts appear only in
-        the case part, under its name). The answering section is the (sub-)section of the best
-        sentence: its neighbours often hold the rest of the answer (the date, then what it
-        added)."""
+        the case part, under its name). The answering section is the best-ranked (sub-)section
+        with a sentence to quote: its neighbours often hold the rest of the answer (the date,
+        then what it added). For a question of fact it is read with its sibling sub-sections
+        ("4.2" beside "4.1"), which often hold the part of the question the first did not."""
         q_terms = set(tokenize(question))
-        scored = []
-        order = {p.chunk_id: i for i, p in enumerate(self.units(passages))}
-        for rank, p in enumerate(self.units(passages)):
-            role = self.role(p)
-            if role in (BOTTOM_LINE, STEPS, WATCH, CHECKLIST, NARRATIVE):
-                continue
-            if p.kind == "case-study":
-                continue  # a case's facts appear only under its name, in the case part
-            for s in self.sentences(p):
-                if not stands_alone(s.text) or (s.passage.chunk_id, s.start) == skip:
-                    continue
-                overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
-                authority = 0.06 if p.kind in ("guidance", "checklist") else 0.0
-                scored.append((float(s.vector @ q) + 0.12 / (1 + rank) + 0.15 * overlap
-                               + authority, s))
+        # (unit, rank, its sentences); a case's facts appear only under its name, in its part.
+        candidates = [(u, rank, self._quotable(u, skip)) for rank, u in
+                      enumerate(self.units(passages)) if u.kind != "case-study"
+                      and self.role(u) not in (BOTTOM_LINE, STEPS, WATCH, CHECKLIST, NARRATIVE)]
+
+        def score(u: Passage, rank: int, sentences: list[Sentence]) -> list[tuple]:
+            authority = 0.06 if u.kind in ("guidance", "checklist") else 0.0
+            return [(float(s.vector @ q) + 0.12 / (1 + rank) + 0.15 * len(
+                q_terms & set(tokenize(s.text))) / max(len(q_terms), 1) + authority, s)
+                for s in sentences]
+
+        scored = [x for u, rank, sentences in candidates for x in score(u, rank, sentences)]
         if not scored:
             return ()
+        lead = next(c for c in candidates if c[2])
+        answering = {lead[0].chunk_id}
+        order = {u.chunk_id: (rank, 0) for u, rank, _ in candidates}
+        order[lead[0].chunk_id] = (-1, lead[0].start)
+        if kind in SUPPORT_POINTS:  # the siblings compete with the other passages, in place;
+            top = top_heading({"heading_path": lead[0].context, "section": lead[0].section})
+            for u in self.siblings(lead[0]):  # the section's opening text, which frames them,
+                if u.section == top:  # is read as part of the answering section
+                    answering.add(u.chunk_id)
+                if u.chunk_id not in order and self.role(u) not in (STEPS, WATCH, CHECKLIST):
+                    order[u.chunk_id] = (-1, u.start)
+                    scored += score(u, lead[1], self._quotable(u, skip))
         scored.sort(key=lambda x: -x[0])
-        lead = min((s.passage for _, s in scored), key=lambda p: order[p.chunk_id]).chunk_id
         chosen: list[Sentence] = []
         per_doc: dict[str, int] = {}
 
+        def repeats(s: Sentence) -> bool:  # the overlap between chunks repeats sentences
+            return any(float(s.vector @ c.vector) > 0.9 for c in chosen)
+
         for _, s in scored:  # the answering section first, up to its share
-            if s.passage.chunk_id == lead and len(chosen) < ANSWERING.get(kind, 3) and \
-                    not any(float(s.vector @ c.vector) > 0.9 for c in chosen):
+            if s.passage.chunk_id in answering and len(chosen) < ANSWERING.get(kind, 3) \
+                    and not repeats(s):
                 chosen.append(s)
-        for _, s in scored:  # then the other passages, a few sentences from each document
-            if len(chosen) >= SUPPORT_POINTS.get(kind, 4) or s.passage.chunk_id == lead:
-                continue
+        said = set(tokenize(" ".join(c.text for c in chosen)))
+        rest = [(x, s, q_terms & set(tokenize(s.text))) for x, s in scored
+                if s.passage.chunk_id not in answering]
+        while rest and len(chosen) < SUPPORT_POINTS.get(kind, 4):
+            # then the other passages, a few sentences from each document, each next one
+            # preferred for the question's words the answer has not used yet (its other part)
+            i = max(range(len(rest)), key=lambda j: rest[j][0] + NOVELTY * len(
+                rest[j][2] - said) / max(len(q_terms), 1))
+            _, s, terms = rest.pop(i)
             if per_doc.get(s.passage.doc_id, 0) >= (3 if kind in SUPPORT_POINTS else 2):
                 continue
-            if any(float(s.vector @ c.vector) > 0.9 for c in chosen):
-                continue  # the overlap between chunks repeats sentences
+            if repeats(s):
+                continue
             chosen.append(s)
+            said |= terms
             per_doc[s.passage.doc_id] = per_doc.get(s.passage.doc_id, 0) + 1
-        order[lead] = -1
         chosen.sort(key=lambda s: (order[s.passage.chunk_id], s.start))
         return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)
 
+    def _quotable(self, p: Passage, skip: tuple | None) -> list[Sentence]:
+        """A unit's sentences that stand alone, but for the one already quoted (`skip`)."""
+        return [s for s in self.sentences(p)
+                if stands_alone(s.text) and (s.passage.chunk_id, s.start) != skip]
+
     def _case_facts(self, question: str, q: np.ndarray, case: str, passages: list[Passage],
-                    cite) -> tuple[str, ...]:
+                    cite, skip: tuple | None = None) -> tuple[str, ...]:
         """For a question of fact about a case: the case's own retrieved sentences nearest the
-        question (its story included), in the case's order, under its name."""
+        question (its story included), in the case's order, under its name; not the one the
+        bottom line already quotes (`skip`)."""
         q_terms = set(tokenize(question))
         scored = []
         for p in self.units([p for p in passages if p.doc_id == case]):
             if self.role(p) in (CHECKLIST, BOTTOM_LINE):
                 continue
-            for s in self.sentences(p):
-                if stands_alone(s.text):
-                    overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
-                    scored.append((float(s.vector @ q) + 0.15 * overlap, s))
+            for s in self._quotable(p, skip):
+                overlap = len(q_terms & set(tokenize(s.text))) / max(len(q_terms), 1)
+                scored.append((float(s.vector @ q) + 0.15 * overlap, s))
         chosen = [s for _, s in sorted(scored, key=lambda x: -x[0])[:CASE_FACTS]]
         chosen.sort(key=lambda s: (s.passage.start, s.start))
         return tuple(f"{s.text} [{cite(s.passage, s.start, s.end)}]" for s in chosen)

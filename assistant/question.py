@@ -78,8 +78,11 @@ def question_type(question: str) -> str:
     return WHAT_IS
 
 
-_FACT_START = re.compile(r"^\s*(what|when|who|whom|which|where|why|how (much|many|long|often|did|was|"
-                         r"were|does|do|is|are)\b)", re.I)
+# A question of fact may open with the frame it is asked in ("Under the UK Act, what ...",
+# "For how long was ...").
+_FACT_START = re.compile(r"^\s*((for|in|under|since|during|by|on|at|from|according to)\b[^?]{0,60}?"
+                         r"[\s,])?(what|when|who|whom|which|where|why|how (much|many|long|often|did|"
+                         r"was|were|does|do|is|are)\b)", re.I)
 
 
 def asks_for_facts(question: str, kind: str) -> bool:

@@ -26,12 +26,14 @@ from assistant.library.sentence_vectors import SentenceIndex
 from assistant.library.sentences import sentence_spans
 from assistant.question import asks_for_facts
 
-# A sentence that leans on the one before it cannot be quoted alone.
+# A sentence that leans on the one before it, or on a list below it ("the options below"),
+# cannot be quoted alone; one "below the threshold" can.
 BACK_REFERENCE = re.compile(
     r"^(it|this|that|these|those|they|them|such|both|its|their|he|she|here|there|then|also|"
     r"however|but|and|so|thus|therefore|the same|the above|the latter|the former|in this|"
     r"for this|as a result|in that case|otherwise)\b|\b(the above|this section|see section|"
-    r"as above|below)\b", re.I)
+    r"as above)\b|\b(see|as|listed|set out|shown|described|given|options|steps|items|points|"
+    r"table|list|sections?) below\b|\bbelow\s*[:.;,)]", re.I)
 COUNTS = {w: n for n, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
 LIST_MARK = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
 
@@ -92,6 +94,15 @@ class Reader:
                      if u.section == p.section and u.start <= p.start and p.end <= u.end]
             units[key] = whole[0] if whole else p
         return list(units.values())
+
+    def siblings(self, p: Passage) -> list[Passage]:
+        """The other (sub-)sections of the top-level section a unit belongs to ("4.2" beside
+        "4.1"), each whole, in order: the second half of a question of fact ("what turnover
+        triggers it, and who signs it?") is often answered there. None for a page of a PDF."""
+        section = None if p.page is not None else self.sections.of(
+            {"doc_id": p.doc_id, "heading_path": p.context, "section": p.section})
+        return [u for u in self.sections.passages(section) if u.section != p.section] \
+            if section else []
 
     def role(self, p: Passage) -> str | None:
         s = self.sections.sections.get(section_key({"doc_id": p.doc_id, "heading_path": p.context,

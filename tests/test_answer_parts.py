@@ -186,3 +186,30 @@ def test_a_related_case_is_quoted_for_what_it_did_not_for_its_disclaimer(assista
 
     assert answer.parts.case_lines
     assert not any("not legal advice" in line for line in answer.parts.case_lines)
+
+
+def test_a_question_of_fact_in_two_parts_gets_the_part_its_best_passage_lacks(assistant):
+    # The best passage (who is in scope, since when) is one sub-section; the reply deadline
+    # is in the next one.
+    answer = assistant.answer("How fast must a company under Norway's Transparency Act reply "
+                              "to a member of the public, and since when has the Act applied?")
+    body = "\n".join(answer.parts.bottom_line + answer.parts.guidance)
+
+    assert "1 July 2022" in body and "three weeks" in body, answer.text
+
+
+def _unmarked(lines) -> set[str]:
+    return {re.sub(r" \[\d+\]$", "", line) for line in lines}
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("For how many days was Egypt cut off from the internet in 2011?", "five days"),
+    ("What did an Egyptian court order against Hosni Mubarak over the 2011 communications "
+     "cut?", "540 million"),
+])
+def test_a_question_of_fact_about_a_case_quotes_the_cases_story_once(assistant, question, fact):
+    answer = assistant.answer(question)
+
+    assert fact in answer.text, answer.text
+    assert len(answer.parts.case_lines) >= 2
+    assert not _unmarked(answer.parts.case_lines) & _unmarked(answer.parts.bottom_line)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, question_type
+from assistant.question import HOW_TO, LIST, WHAT_IS, YES_NO, asks_for_facts, question_type
 from evals.golden_set import load_golden_set
 
 GOLDEN = load_golden_set()
@@ -34,6 +34,16 @@ def test_what_do_we_do_questions_typed_with_context_are_read_as_how_to():
 def test_a_question_for_a_fact_is_read_as_what_is():
     assert question_type("When were the UN Guiding Principles endorsed, and by which body?") \
         == WHAT_IS
+
+
+def test_a_question_of_fact_asked_within_a_frame_is_still_one():
+    for q in ["For how long was the country offline in 2011?",
+              "Under the UK Modern Slavery Act, what turnover triggers a statement?",
+              "In the Telenor case, who bought the Myanmar business?"]:
+        assert asks_for_facts(q, question_type(q)), q
+    # A situation with a wh-word in it is not a question of fact.
+    q = "for our deal in the region, what should we do about the intercept request"
+    assert not asks_for_facts(q, question_type(q))
 
 
 def test_the_golden_set_has_every_shape_of_question():
