@@ -12,6 +12,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from assistant.composition import Library, build_assistant
+from assistant.library.bm25 import tokenize
 from assistant.llm import passage_sentences
 from assistant.settings import Settings
 from ingest.pipeline import ingest
@@ -88,20 +89,25 @@ def test_a_faithful_reply_is_kept_with_its_citation_and_streamed(corpus_library)
 def test_a_made_up_sentence_is_marked_unsupported_and_dropped_when_asked(corpus_library, drop):
     settings = with_llm(corpus_library.settings, llm_drop_unsupported=drop)
     passages = build_assistant(settings, library=corpus_library).retrieve(EXPORT).passages
-    text = passages[0].text
-    a, b = next((a, b) for a, b in passage_sentences(text)
-                if not text[a:b].endswith("?") and len(text[a:b].split()) >= 6)
-    faithful = f"{text[a:b]} [1]"
-    reply = f"{faithful}\n\n{MADE_UP}"
+    # the model quotes the retrieved sentence nearest the question (an answer that does not
+    # address the question is replaced by the extractive one, whatever its sentences)
+    asked = set(tokenize(EXPORT))
+    n, a, b = max(((n, a, b) for n, p in enumerate(passages[:3], 1)
+                   for a, b in passage_sentences(p.text)
+                   if not p.text[a:b].endswith("?") and len(p.text[a:b].split()) >= 6),
+                  key=lambda s: len(asked & set(tokenize(passages[s[0] - 1].text[s[1]:s[2]]))))
+    faithful = f"{passages[n - 1].text[a:b]} [{n}]"
+    made_up = MADE_UP.replace("[1]", f"[{n}]")
+    reply = f"{faithful}\n\n{made_up}"
     assistant = build_assistant(settings, library=corpus_library, chat_model=fake_model(reply))
 
     answer = assistant.answer(EXPORT, mode="llm")
 
-    assert answer.unsupported == (MADE_UP,)
+    assert answer.unsupported == (made_up,)
     assert answer.notice and "1 sentence" in answer.notice
     assert faithful in answer.text
     assert ("routers" in answer.text) is not drop
-    assert [c.n for c in answer.citations] == [1]
+    assert [c.n for c in answer.citations] == [n]
 
 
 def test_a_reply_citing_only_a_source_that_does_not_exist_gives_the_extractive_answer(
