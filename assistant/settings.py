@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     min_dense: float = 0.35
     min_keyword: float = 4.0
     weak_match: float = 0.45  # answered, but flagged: the library may not address the question
-    mmr_lambda: float = 0.9
+    mmr_lambda: float = 0.97
     case_study_weight: float = 0.85  # guidance first; case studies illustrate it
     min_relevance: float = 2.92  # dense + 2.8 x section question + 2.4 x term coverage
     llm_provider: Literal["none", "openai", "ollama", "fake"] = "none"
