@@ -123,3 +123,22 @@ def test_postings_and_scores_are_those_of_textbook_bm25_over_the_corpus():
     only = index.search(query, 10, allowed_docs=some)
     assert only == [h for h in index.search(query, len(chunks))
                     if chunks[h.index].metadata["doc_id"] in some][:10]
+
+
+def test_a_search_returns_only_matching_chunks_best_first_and_equal_ones_in_library_order():
+    """Only the best n are ranked (not the whole library): the order must still be the full
+    ranking's, chunks that share no word with the query never appear, and ties keep their
+    order in the library, so the same question gives the same list every time."""
+    same = "Ask the authority for a written legal basis."
+    chunks = [chunk(f"d{i}:1", same if i % 3 == 0 else f"Note {i} on meeting rooms.")
+              for i in range(30)]
+    chunks.append(chunk("x:1", "A written legal basis, written."))
+    index = KeywordIndex(chunks)
+
+    hits = index.search("written legal basis", 5)
+    assert [chunks[h.index].chunk_id for h in hits] == ["x:1", "d0:1", "d3:1", "d6:1", "d9:1"]
+    assert hits[0].score > hits[1].score == hits[4].score
+    everything = index.search("written legal basis", 100)
+    assert [chunks[h.index].chunk_id for h in everything] == \
+        ["x:1"] + [f"d{i}:1" for i in range(0, 30, 3)]
+    assert index.search("catering", 5) == []

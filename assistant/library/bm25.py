@@ -73,6 +73,23 @@ def body_text(chunk: StoredChunk) -> str:
     return f"{m.get('heading_path', '')} {m.get('questions', '')} {chunk.text}"
 
 
+def best_first(scores: np.ndarray, n: int) -> np.ndarray:
+    """The indices of the n highest positive scores, highest first (ties by index).
+
+    Only the scored entries are ranked, and only the best n of them sorted: at a million
+    chunks a full sort of the score array cost more than the scoring itself.
+    """
+    scored = np.flatnonzero(scores > 0)
+    if n <= 0:
+        return scored[:0]
+    if len(scored) > n:
+        values = scores[scored]
+        nth = -np.partition(-values, n - 1)[n - 1]  # the n-th best score
+        above = scored[values > nth]
+        scored = np.concatenate([above, scored[values == nth][: n - len(above)]])
+    return scored[np.lexsort((scored, -scores[scored]))]
+
+
 @dataclass(frozen=True)
 class KeywordHit:
     index: int
@@ -156,10 +173,9 @@ class KeywordIndex:
             allowed = set(allowed_docs)
             keep = np.array([d in allowed for d in self._doc_names], dtype=bool)
             scores = np.where(keep[self._doc_of], scores, 0.0)
-        if not scores.any():
+        hits = [KeywordHit(int(i), float(scores[i])) for i in best_first(scores, n)]
+        if not hits:
             return []
-        top = np.argsort(-scores)[:n]
-        hits = [KeywordHit(int(i), float(scores[i])) for i in top if scores[i] > 0]
         load_chunks(self.chunks, [h.index for h in hits])  # the caller reads them: one store read
         return hits
 
