@@ -73,3 +73,27 @@ def test_a_removed_or_replaced_document_never_answers(tmp_path):
         ("policy", "v2"), ("other", "o1"), ("other", "o1")]
     assert reader.query(query, 3, doc_ids=["gone"]) == []
     assert all(h.metadata["doc_hash"] != "v1" for h in reader.query(query, 3, doc_ids=["policy"]))
+
+
+def test_the_library_version_follows_every_write_even_when_it_is_reused_between_queries(tmp_path):
+    """Each query asks the store for the library's version; on local disk the answer is reused
+    while Chroma's files are unchanged. A write by another reader of the same folder (here a
+    second store object, as an ingest in another process would be) must still show at once."""
+    import time
+
+    client = open_client(StoreSettings(tmp_path, "t", None))
+    reader, writer = LibraryStore(client, "t"), LibraryStore(client, "t")
+    v = [unit([1, 0, 0, 0])]
+    writer.write_document(DocumentRecord("a", "A", "policy", "a.md", "h1", chunks=1),
+                          batch("a", "h1", v))
+    first = reader.version()
+    time.sleep(1.2)  # the files settle: from here the reader reuses its answer
+    assert reader.version() == reader.version() == first
+    writer.write_document(DocumentRecord("a", "A", "policy", "a.md", "h2", chunks=1),
+                          batch("a", "h2", v))  # a new version of the same document
+    time.sleep(1.2)  # asked well after the write, when the files have settled again
+    second = reader.version()
+    assert second != first
+    assert writer.remove("a")
+    assert reader.version() not in (first, second)  # asked at once
+    assert reader.documents() == []

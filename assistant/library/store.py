@@ -15,6 +15,8 @@ drops the half-built generation. A library from before generations has none ("")
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from urllib.parse import urlparse
@@ -27,6 +29,9 @@ from assistant.settings import StoreSettings
 __all__ = ["ChunkBatch", "DocumentRecord", "LibraryMismatch", "LibraryStore", "StoredChunk",
            "open_client"]
 
+# The local Chroma database: any write by any process changes one of these files.
+DATABASE_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-journal")
+SETTLED_NS = 1_000_000_000
 PAGE = 2000  # rows per Chroma `get` page
 RECORD_VECTOR = [1.0]  # document records need a vector; their collection is never searched
 
@@ -61,6 +66,9 @@ class LibraryStore:
         self.client = client
         self.name = name
         self._committed: dict[str, str] | None = None  # doc_id -> committed hash, as last read
+        self._version, self._stamp = "", None  # version() as last read, and the files' stamp
+        settings = client.get_settings()
+        self._folder = settings.persist_directory if settings.is_persistent else ""
         self._pinned = generation is not None  # a rebuild's own generation: never follows
         self._open(generations.active(client, name) if generation is None else generation)
 
@@ -180,10 +188,37 @@ class LibraryStore:
 
     def version(self) -> str:
         """A short hash of which documents, in which versions, the library holds (and which
-        generation: a rebuild with other chunking holds the same versions in other chunks)."""
+        generation: a rebuild with other chunking holds the same versions in other chunks).
+
+        Every query asks, and reading the records costs some 10 ms; on local disk the answer
+        is reused while Chroma's database files are unchanged since the last read and were
+        last written over a second before it (file times are coarser than two quick writes).
+        """
+        stamp = self._files_stamp()
+        if stamp is not None and stamp == self._stamp and self._version:
+            return self._version
         parts = sorted(f"{r.doc_id}@{r.doc_hash}" for r in self.documents())
         parts.append(f"generation {self.generation}" if self.generation else "")
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+        self._version = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+        self._stamp = stamp  # taken before the read: a write during it shows next time
+        return self._version
+
+    def _files_stamp(self) -> tuple | None:
+        """Size and time of the local database's files, or None (a server, or written in the
+        last second: then the records are read)."""
+        if not self._folder:
+            return None
+        stamp = []
+        for name in DATABASE_FILES:
+            try:
+                st = os.stat(os.path.join(self._folder, name))
+            except FileNotFoundError:
+                stamp.append(None)
+                continue
+            if time.time_ns() - st.st_mtime_ns < SETTLED_NS:
+                return None
+            stamp.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        return tuple(stamp)
 
     # ----- writing one document, whole or not at all
     def write_document(self, record: DocumentRecord, batch: ChunkBatch) -> None:
@@ -329,5 +364,7 @@ class LibraryStore:
                 return
             docs = got["documents"] or [""] * len(got["ids"])
             yield from zip(got["ids"], docs, got["metadatas"], strict=True)
+            if len(got["ids"]) < PAGE:  # a short page is the last: no empty read after it
+                return
             offset += len(got["ids"])
 
