@@ -8,8 +8,10 @@ the collections `<name>-chunks` and `<name>-documents`.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import time
 
 
 def new_generation() -> str:
@@ -57,3 +59,24 @@ def others(client, name: str, keep: str) -> list[str]:
         if m and (m.group(1) or "") != keep:
             found.add(m.group(1) or "")
     return sorted(found)
+
+
+# The local Chroma database: any write by any process changes one of these files.
+DATABASE_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-journal")
+SETTLED_NS = 1_000_000_000
+
+
+def database_stamp(folder: str) -> tuple | None:
+    """Size and time of a local Chroma database's files, or None when one was written in the
+    last second (file times are coarser than two quick writes: then the caller reads)."""
+    stamp = []
+    for name in DATABASE_FILES:
+        try:
+            st = os.stat(os.path.join(folder, name))
+        except FileNotFoundError:
+            stamp.append(None)
+            continue
+        if time.time_ns() - st.st_mtime_ns < SETTLED_NS:
+            return None
+        stamp.append((st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(stamp)

@@ -15,23 +15,19 @@ drops the half-built generation. A library from before generations has none ("")
 from __future__ import annotations
 
 import hashlib
-import os
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from urllib.parse import urlparse
 
 from assistant.datadir import owner_only_dir
 from assistant.library import generations
+from assistant.library.generations import database_stamp
 from assistant.library.records import ChunkBatch, DocumentRecord, StoredChunk
 from assistant.settings import StoreSettings
 
 __all__ = ["ChunkBatch", "DocumentRecord", "LibraryMismatch", "LibraryStore", "StoredChunk",
            "open_client"]
 
-# The local Chroma database: any write by any process changes one of these files.
-DATABASE_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-journal")
-SETTLED_NS = 1_000_000_000
 PAGE = 2000  # rows per Chroma `get` page
 RECORD_VECTOR = [1.0]  # document records need a vector; their collection is never searched
 
@@ -194,7 +190,7 @@ class LibraryStore:
         is reused while Chroma's database files are unchanged since the last read and were
         last written over a second before it (file times are coarser than two quick writes).
         """
-        stamp = self._files_stamp()
+        stamp = database_stamp(self._folder) if self._folder else None
         if stamp is not None and stamp == self._stamp and self._version:
             return self._version
         parts = sorted(f"{r.doc_id}@{r.doc_hash}" for r in self.documents())
@@ -202,23 +198,6 @@ class LibraryStore:
         self._version = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
         self._stamp = stamp  # taken before the read: a write during it shows next time
         return self._version
-
-    def _files_stamp(self) -> tuple | None:
-        """Size and time of the local database's files, or None (a server, or written in the
-        last second: then the records are read)."""
-        if not self._folder:
-            return None
-        stamp = []
-        for name in DATABASE_FILES:
-            try:
-                st = os.stat(os.path.join(self._folder, name))
-            except FileNotFoundError:
-                stamp.append(None)
-                continue
-            if time.time_ns() - st.st_mtime_ns < SETTLED_NS:
-                return None
-            stamp.append((st.st_mtime_ns, st.st_size, st.st_ino))
-        return tuple(stamp)
 
     # ----- writing one document, whole or not at all
     def write_document(self, record: DocumentRecord, batch: ChunkBatch) -> None:
