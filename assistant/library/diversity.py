@@ -13,6 +13,7 @@ from assistant.library.store import StoredChunk
 # In diversification, how much a passage resembles one already chosen because it comes from
 # the same document (the rest is shared words).
 SAME_DOCUMENT = 0.7
+DUPLICATE = 0.85  # word-set Jaccard above which a chunk repeats one ranked higher
 WORD_CACHE = 50_000  # chunks whose word sets are kept between queries (a few tens of MB)
 
 
@@ -42,7 +43,10 @@ def collapse_duplicates(ranked: list[str], chunks: dict[str, StoredChunk],
     for cid in ranked:
         h = chunks[cid].metadata.get("chunk_hash")
         these = words.of(chunks[cid])
-        if h in seen_hash or any(jaccard(these, s) > 0.85 for s in seen_sets):
+        # Jaccard is at most the ratio of the two sizes: most pairs need no intersection.
+        n = len(these)
+        if h in seen_hash or any(min(n, len(s)) > DUPLICATE * max(n, len(s))
+                                 and jaccard(these, s) > DUPLICATE for s in seen_sets):
             continue
         seen_hash.add(h)
         seen_sets.append(these)
@@ -59,17 +63,16 @@ def diversify(ranked: list[str], fused: dict[str, float], chunks: dict[str, Stor
     sets = {c: words.of(chunks[c]) for c in ranked}
     chosen: list[str] = []
     pool = list(ranked)
+    nearest = dict.fromkeys(ranked, 0.0)  # each candidate's similarity to the nearest chosen
     while pool and len(chosen) < k:
-        def mmr(c: str) -> float:
-            sim = max((SAME_DOCUMENT * (chunks[c].metadata.get("doc_id")
-                                        == chunks[s].metadata.get("doc_id"))
-                       + (1 - SAME_DOCUMENT) * jaccard(sets[c], sets[s]) for s in chosen),
-                      default=0.0)
-            return lam * fused[c] / top - (1 - lam) * sim
-
-        best = max(pool, key=mmr)
+        best = max(pool, key=lambda c: lam * fused[c] / top - (1 - lam) * nearest[c])
         chosen.append(best)
         pool.remove(best)
+        doc = chunks[best].metadata.get("doc_id")
+        for c in pool:  # only the newly chosen can bring a candidate's nearest closer
+            sim = (SAME_DOCUMENT * (chunks[c].metadata.get("doc_id") == doc)
+                   + (1 - SAME_DOCUMENT) * jaccard(sets[c], sets[best]))
+            nearest[c] = max(nearest[c], sim)
     return chosen
 
 
