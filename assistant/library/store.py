@@ -21,7 +21,6 @@ from urllib.parse import urlparse
 
 from assistant.datadir import owner_only_dir
 from assistant.library import generations
-from assistant.library.generations import database_stamp
 from assistant.library.records import ChunkBatch, DocumentRecord, StoredChunk
 from assistant.settings import StoreSettings
 
@@ -190,7 +189,7 @@ class LibraryStore:
         is reused while Chroma's database files are unchanged since the last read and were
         last written over a second before it (file times are coarser than two quick writes).
         """
-        stamp = database_stamp(self._folder) if self._folder else None
+        stamp = generations.database_stamp(self._folder) if self._folder else None
         if stamp is not None and stamp == self._stamp and self._version:
             return self._version
         parts = sorted(f"{r.doc_id}@{r.doc_hash}" for r in self.documents())
