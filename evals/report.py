@@ -9,6 +9,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evals.uncertainty import render as render_uncertainty
+
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 QUALITY = ("hit_at_5", "recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage",
            "citation_precision", "citation_support", "decline_precision", "decline_recall",
@@ -163,6 +165,7 @@ def render_markdown(run: dict) -> str:
     main = "ours" if "ours" in pipelines else names[0]
     lines += _category_table(pipelines[main], main)
     lines += _split_table(pipelines[main], main)
+    lines += render_uncertainty(pipelines[main].get("uncertainty"))
     lines += _deal_table(pipelines[main])
     lines += _worst(pipelines[main], main)
     return "\n".join(lines) + "\n"

@@ -40,6 +40,7 @@ from evals.metrics import (
     recall_at_k,
     support_counts,
 )
+from evals.uncertainty import uncertainty
 
 RANK_K = 10
 GATED = ("recall_at_5", "keypoint_coverage", "citation_support", "decline_accuracy")
@@ -252,7 +253,7 @@ def _finish(pipeline, records: list[dict], deals, extra, progress) -> dict:
     areas = {a: summarise([r for r in records if r.get("area") == a])
              for a in sorted({r["area"] for r in records if r.get("area")})}
     return {"summary": summarise(records), "categories": by_category(records), "splits": splits,
-            "areas": areas, "items": records}
+            "areas": areas, "uncertainty": uncertainty(records), "items": records}
 
 
 def gate(summary: dict, thresholds: dict) -> list[str]:

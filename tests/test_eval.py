@@ -256,6 +256,7 @@ def test_a_run_scores_each_question_and_the_report_is_written_and_found(tmp_path
     assert latest["report_dir"] == str(second) != str(first)
     assert latest["pipelines"]["table"]["summary"]["recall_at_5"] == 1.0
     assert "## Worst questions (table)" in (second / "report.md").read_text()
+    assert "## How sure these figures are" in (second / "report.md").read_text()
 
 
 class LLMTablePipeline(TablePipeline):
