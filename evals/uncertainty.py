@@ -15,11 +15,12 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from evals.golden_set import ANSWERABLE
+
 RESAMPLES = 4000
 SEED = 20261202
 LEVEL = 0.95
 # What the report gives an interval for: (label, item filter, per-item score)
-ANSWERABLE = ("factual", "dilemma")
 FIGURES = (
     ("recall@5", lambda r: r["category"] in ANSWERABLE, "recall_at_5"),
     ("dilemma recall@5", lambda r: r["category"] == "dilemma", "recall_at_5"),
@@ -34,10 +35,17 @@ def interval(values: Sequence[float], resamples: int = RESAMPLES,
     x = np.asarray(values, dtype=float)
     if not len(x):
         raise ValueError("an interval needs at least one value")
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), (resamples, len(x)))].mean(axis=1)
+    return _bounds(_resampled_means(x, np.random.default_rng(seed), resamples))
+
+
+def _resampled_means(x: np.ndarray, rng, resamples: int) -> np.ndarray:
+    """The means of `resamples` bootstrap samples of x (drawn with replacement)."""
+    return x[rng.integers(0, len(x), (resamples, len(x)))].mean(axis=1)
+
+
+def _bounds(values: np.ndarray) -> tuple[float, float]:
     tail = (1 - LEVEL) / 2 * 100
-    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
 
 
 def gap(a: Sequence[float], b: Sequence[float], resamples: int = RESAMPLES,
@@ -50,14 +58,11 @@ def gap(a: Sequence[float], b: Sequence[float], resamples: int = RESAMPLES,
         raise ValueError("a gap needs values in both groups")
     rng = np.random.default_rng(seed)
     observed = x.mean() - y.mean()
-    diffs = (x[rng.integers(0, len(x), (resamples, len(x)))].mean(axis=1)
-             - y[rng.integers(0, len(y), (resamples, len(y)))].mean(axis=1))
+    low, high = _bounds(_resampled_means(x, rng, resamples) - _resampled_means(y, rng, resamples))
     pooled = np.concatenate([x, y])
     shuffled = np.argsort(rng.random((resamples, len(pooled))), axis=1)
     perm = pooled[shuffled[:, :len(x)]].mean(axis=1) - pooled[shuffled[:, len(x):]].mean(axis=1)
-    tail = (1 - LEVEL) / 2 * 100
-    return {"difference": float(observed),
-            "low": float(np.percentile(diffs, tail)), "high": float(np.percentile(diffs, 100 - tail)),
+    return {"difference": float(observed), "low": low, "high": high,
             "p": float((np.sum(np.abs(perm) >= abs(observed) - 1e-12) + 1) / (resamples + 1)),
             "n": (len(x), len(y))}
 
