@@ -525,6 +525,9 @@ def test_the_evaluation_page_shows_the_latest_report(corpus_app, monkeypatch, tm
     assert metrics["Recall@5"] == "1.000" and metrics["Decline accuracy"] == "1.000"
     assert any(h.value.startswith("Failing questions") for h in at.subheader)
     assert at.dataframe, "the per-category table"
+    assert any(h.value == "How sure these figures are" for h in at.subheader)
+    sure = next(d.value for d in at.dataframe if "Held-back" in d.value.columns)
+    assert sure["Figure"].iloc[0] == "recall@5" and sure["All"].iloc[0].startswith("1.000 [")
 
 
 @pytest.mark.slow

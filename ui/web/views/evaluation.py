@@ -125,6 +125,7 @@ def _show(report: dict) -> None:
                    **{label: _number(s.get(key), key) for key, label in CATEGORY_COLUMNS}}
                   for cat, s in main.get("categories", {}).items()],
                  hide_index=True, width="stretch")
+    _intervals(main.get("uncertainty") or {})
     if report.get("chart") and Path(report["chart"]).is_file():
         st.subheader("Chart", anchor=False)
         st.image(report["chart"], width="stretch")
@@ -154,6 +155,23 @@ def _show(report: dict) -> None:
                             + ui.inline(", ".join(loss.get("better", {}))))
     if report.get("report_dir"):
         st.caption(f"Full report: {ui.inline(Path(report['report_dir']) / 'report.md')}")
+
+
+def _intervals(u: dict) -> None:
+    """The headline figures on each half with their 95% intervals (evals.uncertainty)."""
+    if not u.get("figures"):
+        return
+    st.subheader("How sure these figures are", anchor=False)
+    st.caption("95% bootstrap intervals over the questions, on the whole set and on each half "
+               "(tune: what the design was fitted on; held-back: what it was not). A change "
+               "smaller than an interval's width may be chance.")
+    halves = (("all", "All"), ("tune", "Tune"), ("held-back", "Held-back"))
+    st.dataframe([{"Figure": label, **{name: _interval(figures.get(half)) for half, name in halves}}
+                  for label, figures in u["figures"].items()], hide_index=True, width="stretch")
+
+
+def _interval(h: dict | None) -> str:
+    return f"{h['value']:.3f} [{h['low']:.3f}, {h['high']:.3f}] (n={h['n']})" if h else "—"
 
 
 def _verdict(r: dict) -> str:
