@@ -15,11 +15,12 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from evals.golden_set import ANSWERABLE
+from evals.golden_set import ANSWERABLE, SPLITS
 
 RESAMPLES = 4000
 SEED = 20261202
 LEVEL = 0.95
+HALVES = ("all", *SPLITS)  # the whole set, then the tune and held-back halves
 # What the report gives an interval for: (label, item filter, per-item score)
 FIGURES = (
     ("recall@5", lambda r: r["category"] in ANSWERABLE, "recall_at_5"),
@@ -75,7 +76,7 @@ def uncertainty(records: Sequence[dict]) -> dict:
     """Intervals for the headline figures on each half and overall, and the newer areas'
     gap to the older ones (items with an `area` against items without)."""
     out: dict = {"figures": {}, "areas": {}}
-    for half in ("all", "tune", "held-back"):
+    for half in HALVES:
         rows = [r for r in records if half == "all" or r.get("split") == half]
         for label, keep, key in FIGURES:
             values = _scores(rows, keep, key)
@@ -92,6 +93,14 @@ def uncertainty(records: Sequence[dict]) -> dict:
     return out
 
 
+def cell(figure: dict | None) -> str:
+    """One figure with its interval and its number of questions, as the report shows it."""
+    if not figure:
+        return "—"
+    return (f"{figure['value']:.3f} [{figure['low']:.3f}, {figure['high']:.3f}] "
+            f"(n={figure['n']})")
+
+
 def render(u: dict) -> list[str]:
     """The report's section on how sure its figures are."""
     if not u or not u.get("figures"):
@@ -99,9 +108,7 @@ def render(u: dict) -> list[str]:
     lines = ["## How sure these figures are (95% bootstrap intervals over the questions)", "",
              "| figure | all | tune | held-back |", "|---|---|---|---|"]
     for label, halves in u["figures"].items():
-        cells = [(f"{h['value']:.3f} [{h['low']:.3f}, {h['high']:.3f}] (n={h['n']})"
-                  if (h := halves.get(half)) else "—") for half in ("all", "tune", "held-back")]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(cell(halves.get(h)) for h in HALVES) + " |")
     if u.get("areas"):
         lines += ["", "Newer areas against older ones (items with an `area` minus items without; "
                   "p: permutation test, a large p means the groups do not differ beyond chance):",

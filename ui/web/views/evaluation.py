@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from evals import report as report_module
+from evals import uncertainty
 from evals.evaluation import run_evaluation
 from ui.web import components as ui
 from ui.web import resources
@@ -165,13 +166,9 @@ def _intervals(u: dict) -> None:
     st.caption("95% bootstrap intervals over the questions, on the whole set and on each half "
                "(tune: what the design was fitted on; held-back: what it was not). A change "
                "smaller than an interval's width may be chance.")
-    halves = (("all", "All"), ("tune", "Tune"), ("held-back", "Held-back"))
-    st.dataframe([{"Figure": label, **{name: _interval(figures.get(half)) for half, name in halves}}
+    st.dataframe([{"Figure": label, **{half.capitalize(): uncertainty.cell(figures.get(half))
+                                       for half in uncertainty.HALVES}}
                   for label, figures in u["figures"].items()], hide_index=True, width="stretch")
-
-
-def _interval(h: dict | None) -> str:
-    return f"{h['value']:.3f} [{h['low']:.3f}, {h['high']:.3f}] (n={h['n']})" if h else "—"
 
 
 def _verdict(r: dict) -> str:
