@@ -100,6 +100,7 @@ class AnswerParts:
     kind: str = ""
     direction: str | None = None
     bottom_line: tuple[str, ...] = ()
+    figure_check: str | None = None  # the user's figure against the bottom line's threshold
     steps: tuple[str, ...] = ()
     steps_from: str | None = None
     guidance: tuple[str, ...] = ()
@@ -123,6 +124,8 @@ class AnswerParts:
 
         if self.bottom_line:
             out += [f"**{PART_HEADINGS['bottom_line']}**", "", *self.bottom_line, ""]
+            if self.figure_check:
+                out += [f"*{self.figure_check}*", ""]
         block(PART_HEADINGS["steps"] + (f" (from {self.steps_from})" if self.steps_from else ""),
               self.steps, numbered=True)
         block(PART_HEADINGS["guidance"], self.guidance)
@@ -139,7 +142,8 @@ class AnswerParts:
     def to_dict(self) -> dict:
         return {
             "kind": self.kind, "direction": self.direction,
-            "bottom_line": list(self.bottom_line), "steps": list(self.steps),
+            "bottom_line": list(self.bottom_line), "figure_check": self.figure_check,
+            "steps": list(self.steps),
             "steps_from": self.steps_from, "guidance": list(self.guidance),
             "watch_for": list(self.watch_for),
             "related_case": ({"title": self.case, "lines": list(self.case_lines)}

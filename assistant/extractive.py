@@ -20,6 +20,7 @@ import re
 
 import numpy as np
 
+from assistant import figures
 from assistant.answer import AnswerParts, Citation, Passage
 from assistant.library.bm25 import tokenize
 from assistant.library.sections import (
@@ -102,6 +103,10 @@ class Composer(Reader):
             p, a, b = bottom
             parts["bottom_line"] = (f"{p.text[a:b]} [{cite(p, a, b)}]",)
             parts["direction"] = direction_of(p.text[a:b])
+            # "Yes, if at least 1,000 employees" asked with "we have 800": the user's figure decides
+            if kind == YES_NO and (fc := figures.check(question, p.text[a:b])):
+                parts["figure_check"] = fc.line()
+                parts["direction"] = "yes" if fc.met else "no"
         case = home if kinds.get(home) == "case-study" else next(
             (d for d in docs if kinds.get(d) == "case-study"), None)
         action = wants_action(kind)

@@ -97,6 +97,18 @@ def test_no_checklist_is_borrowed_from_a_document_that_barely_leads(assistant):
     assert not answer.parts.checklist
 
 
+def test_a_conditional_verdict_is_checked_against_the_figure_the_user_gives(assistant):
+    below = assistant.answer("we're a german gmbh with roughly 650 employees and no group "
+                             "companies in germany. does the supply chain act LkSG cover us?")
+    over = assistant.answer("our german subsidiary has 1,500 employees. does the LkSG apply?")
+
+    assert below.parts.bottom_line[0].startswith("Yes, if")  # the library's rule, cited
+    assert below.parts.direction == "no"
+    assert "650 employees" in below.text and "on that figure, no" in below.text
+    assert below.to_dict()["parts"]["figure_check"] == below.parts.figure_check
+    assert over.parts.direction == "yes" and "meets" in over.parts.figure_check
+
+
 def test_every_part_is_in_the_json_and_rendered_in_the_text(assistant):
     answer = assistant.answer(MISUSE)
     parts = answer.to_dict()["parts"]

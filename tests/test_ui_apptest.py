@@ -168,6 +168,18 @@ def test_a_composed_answer_shows_its_bottom_line_first(corpus_app):
     assert len(shown(answer.markdown[1].value)) > 20, "the bottom line itself comes next"
 
 
+def test_a_figure_below_the_rules_threshold_is_shown_under_the_bottom_line(corpus_app):
+    at = corpus_app()
+    at.chat_input[0].set_value("our uk company turns over about 12m GBP. do we have to publish "
+                               "a modern slavery statement?").run()
+
+    assert not at.exception, at.exception
+    answer = at.chat_message[1]
+    notes = [c.value for c in answer.caption]
+    assert any("12m GBP" in n and "on that figure, no" in n for n in notes), notes
+    assert any("Verdict: no" in m.value for m in answer.markdown)  # the badge follows the figure
+
+
 def conversations(data_dir: Path):
     from assistant.conversations import ConversationRecords
 

@@ -3,16 +3,18 @@
 The prompt asks for the parts under their bold headings ("**Bottom line**", "**What to do
 now**", "**Watch for / escalate when**"); a reply that follows it gets `parts`, so every surface
 lays it out like an extractive answer. A reply without the headings keeps `parts` empty and is
-shown as written. Lines keep their markers; the verdict is read as for an extractive answer.
+shown as written. Lines keep their markers; the verdict is read as for an extractive answer,
+and a "Yes, if at least N" is checked against the figure the question gives (assistant.figures).
 """
 
 from __future__ import annotations
 
 import re
 
+from assistant import figures
 from assistant.answer import PART_HEADINGS, AnswerParts
 from assistant.extractive import direction_of, touches_law
-from assistant.question import question_type
+from assistant.question import YES_NO, question_type
 
 HEADINGS = {"bottom_line": PART_HEADINGS["bottom_line"], "steps": PART_HEADINGS["steps"],
             "watch_for": PART_HEADINGS["watch_for"]}
@@ -41,8 +43,11 @@ def read_parts(question: str, text: str) -> AnswerParts | None:
     if not found.get("bottom_line"):
         return None
     bottom = tuple(found["bottom_line"])
-    return AnswerParts(kind=question_type(question),
-                       direction=direction_of(MARKERS.sub("", bottom[0])),
-                       bottom_line=bottom, steps=tuple(found.get("steps", ())),
+    kind, verdict = question_type(question), MARKERS.sub("", bottom[0])
+    fc = figures.check(question, verdict) if kind == YES_NO else None
+    return AnswerParts(kind=kind,
+                       direction=("yes" if fc.met else "no") if fc else direction_of(verdict),
+                       bottom_line=bottom, figure_check=fc.line() if fc else None,
+                       steps=tuple(found.get("steps", ())),
                        watch_for=tuple(found.get("watch_for", ())),
                        legal_note=touches_law(question))

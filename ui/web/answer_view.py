@@ -76,6 +76,8 @@ def answer(a: Answer, turn_id: str, key: str | None = None) -> None:
             with badge:
                 st.badge(label, color=colour)
         st.markdown("\n\n".join(md(line) for line in p.bottom_line))
+        if p.figure_check:
+            st.caption(ui.md_escape(p.figure_check))
     if p.steps:
         heading = PART_HEADINGS["steps"] + (f" (from {p.steps_from})" if p.steps_from else "")
         _block(f":material/checklist: {ui.md_escape(heading)}", _lines(p.steps, md, True))
