@@ -106,7 +106,7 @@ class Composer(Reader):
             # "Yes, if at least 1,000 employees" asked with "we have 800": the user's figure decides
             if kind == YES_NO and (fc := figures.check(question, p.text[a:b])):
                 parts["figure_check"] = fc.line()
-                parts["direction"] = "yes" if fc.met else "no"
+                parts["direction"] = fc.direction
         case = home if kinds.get(home) == "case-study" else next(
             (d for d in docs if kinds.get(d) == "case-study"), None)
         action = wants_action(kind)

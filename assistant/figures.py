@@ -30,8 +30,8 @@ _CUR = r"(?P<cur>gbp|eur|usd|aud|£|€|\$)"
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 _SCALE = r"(?:\s?(?P<scale>k|thousand|m|mn|million|bn|billion)\b)?"
 _AFTER = (r"(?:\s+(?P<cur2>gbp|eur|usd|aud|euros?)\b)?"
-          r"(?:\s+(?:(?!from\b|in\b|of\b)[a-z-]+\s+){0,3}?(?P<count>employees?|staff|workers?|headcount|ftes?|users?|"
-          r"recipients?)\b)?")
+          r"(?:\s+(?:(?!from\b|in\b|of\b)[a-z-]+\s+){0,3}?"
+          r"(?P<count>employees?|staff|workers?|headcount|ftes?|users?|recipients?)\b)?")
 FIGURE = re.compile(rf"(?:{_CUR}\s?)?{_NUM}{_SCALE}{_AFTER}", re.I)
 MINIMUM_BEFORE = re.compile(r"\b(at least|more than|over|exceeding|minimum of)\s+$", re.I)
 MINIMUM_AFTER = re.compile(r"^\s*(or more|or above|and above|or over)\b", re.I)
@@ -53,6 +53,10 @@ class FigureCheck:
     threshold: Figure
     met: bool
 
+    @property
+    def direction(self) -> str:
+        return "yes" if self.met else "no"
+
     def line(self) -> str:
         if self.met:
             return (f"Your figure, {self.given.text}, meets the {self.threshold.text} this rule "
@@ -68,7 +72,7 @@ def figures(text: str) -> list[tuple[Figure, int, int]]:
     for m in FIGURE.finditer(text):
         cur = (m.group("cur") or m.group("cur2") or "").lower()
         count = (m.group("count") or "").lower().rstrip("s")
-        unit = CURRENCIES.get(cur) or COUNTS.get(count) or COUNTS.get(count + "s")
+        unit = CURRENCIES.get(cur) or COUNTS.get(count)
         if not unit or (cur and count and COUNTS.get(count) == "employees"):
             continue
         value = float(m.group("num").replace(",", ""))

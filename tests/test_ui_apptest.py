@@ -168,6 +168,7 @@ def test_a_composed_answer_shows_its_bottom_line_first(corpus_app):
     assert len(shown(answer.markdown[1].value)) > 20, "the bottom line itself comes next"
 
 
+@pytest.mark.slow
 def test_a_figure_below_the_rules_threshold_is_shown_under_the_bottom_line(corpus_app):
     at = corpus_app()
     at.chat_input[0].set_value("our uk company turns over about 12m GBP. do we have to publish "

@@ -46,7 +46,7 @@ def read_parts(question: str, text: str) -> AnswerParts | None:
     kind, verdict = question_type(question), MARKERS.sub("", bottom[0])
     fc = figures.check(question, verdict) if kind == YES_NO else None
     return AnswerParts(kind=kind,
-                       direction=("yes" if fc.met else "no") if fc else direction_of(verdict),
+                       direction=fc.direction if fc else direction_of(verdict),
                        bottom_line=bottom, figure_check=fc.line() if fc else None,
                        steps=tuple(found.get("steps", ())),
                        watch_for=tuple(found.get("watch_for", ())),
