@@ -4,7 +4,7 @@ The answer has parts (`AnswerParts`): a bottom line, what to do now, what the gu
 what to watch for, one related case and a checklist. Each part is taken from the section of the
 answering document that the corpus convention names for it (corpus/README.md): the bottom line
 is the `In short` answer whose question is nearest the user's and asks the same way round
-(permission or concern, assistant.question.asks); the steps are the document's
+(permission, concern or resistance: assistant.question.asks); the steps are the document's
 `What to do` list, whole and in order; and so on. A document without those sections (a
 company's PDF) still gives its best sentences. Facts of a case study appear only under that
 case's name. Apart from the part headings and the legal reminder, every line is copied
@@ -145,8 +145,9 @@ class Composer(Reader):
     def _bottom_line(self, question: str, kind: str, q: np.ndarray, docs: list[str],
                      passages: list[Passage]) -> tuple[tuple[Passage, int, int] | None, str | None]:
         """The In-short answer whose question is nearest the user's, and its document. A yes or
-        a no written for the other kind of question (`asks`: may we / is it a problem) is not
-        a candidate, since its verdict would be inverted; an "It depends" for one weighs less."""
+        a no written for another kind of question (`asks`: may we / is it a problem / may we
+        resist) is not a candidate, since its verdict would be inverted; an "It depends" for
+        one weighs less."""
         best, best_score = None, MIN_BOTTOM_LINE
         q_terms = set(tokenize(question))
         user_asks = asks(question) if kind == YES_NO else None

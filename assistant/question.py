@@ -6,8 +6,9 @@
 - `list`: asks for the items of a list ("what are the seven components ...").
 - `what-is`: asks for a fact or an explanation; the default.
 
-A yes/no question also `asks` for permission ("can we ship?", "fine?") or about a concern ("red
-flag?", "is that our problem?"), which decides the polarity of its verdict.
+A yes/no question also `asks` for permission ("can we ship?", "fine?"), about a concern ("red
+flag?", "is that our problem?") or whether to resist a demand ("can we push back at all?"),
+which decides the polarity of its verdict.
 
 The rules are checked against every question of the golden set (tests/test_question.py).
 """
@@ -92,10 +93,17 @@ def asks_for_facts(question: str, kind: str) -> bool:
 
 
 # What a yes/no question asks, for the polarity of its verdict: whether something may be done
-# ("can we ship?", "fine?", "so we go ahead?": yes means go) or whether something is wrong
-# ("red flag?", "is that our problem?": yes means stop). The same situation gets opposite
-# verdicts under the two, so a verdict written for one does not answer the other.
-PERMIT, CONCERN = "permit", "concern"
+# ("can we ship?", "fine?", "so we go ahead?": yes means go), whether something is wrong
+# ("red flag?", "is that our problem?": yes means stop), or whether we may stand up to a demand
+# ("can we push back at all?", "should we refuse the order?": yes means resist). The same
+# situation gets opposite verdicts under them, so a verdict written for one does not answer
+# another: "can we just block them? No" does not answer "can we push back?".
+PERMIT, CONCERN, RESIST = "permit", "concern", "resist"
+_RESIST = re.compile(
+    r"\b(can|could|may|might|should|shall|must|do|does|are|is) (we|i|they|an? (operator|company|"
+    r"vendor|provider)|the (operator|company|vendor|provider)|our \w+) (just |even |really |still |"
+    r"legally |at least |be allowed to |allowed to )?(push back|refuse|challenge|resist|object|"
+    r"contest|say no|turn (it |them |this |that )?down|stand up to)\b", re.I)
 _ASKS = re.compile(  # the first named wins: "is it a problem if they can see it?" is a concern
     r"\b(?:(?P<concern>red flags?|problems?|issues?|concerns?|deal breaker|our (business|fault)|"
     r"(?<!corporate )responsib(le|ility)(?! (choice|way|exit|team))|liable|"
@@ -108,10 +116,12 @@ _NEGATED = re.compile(r"\b(not|isn'?t|isnt|aren'?t|arent|no|never|won'?t|wont|no
 
 
 def asks(question: str) -> str | None:
-    """PERMIT or CONCERN for the question's asking sentence, None if it names neither ("does
+    """PERMIT, CONCERN or RESIST for the question's asking sentence, None if it names none ("does
     the sale end our responsibility?" asks whether we are free of it); a concern denied
     ("isnt really our problem right?") asks for permission."""
     last = asking_sentence(question)
+    if _RESIST.search(last):
+        return RESIST
     m = _ASKS.search(last)
     if not m:
         return None

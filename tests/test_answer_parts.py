@@ -44,6 +44,15 @@ def test_a_verdict_is_taken_only_from_a_bullet_that_asks_the_same_way_round(assi
     assert concern.parts.direction == "yes", concern.parts.bottom_line
 
 
+def test_a_no_to_complying_does_not_answer_whether_we_may_push_back(assistant):
+    # "Can we just block them quietly? No" is written for complying; asked whether the company
+    # may resist the order, that "No" would say the opposite of what the library means.
+    answer = assistant.answer("the ministry sent us a list of opposition news sites to block by "
+                              "tomorrow, no reasons given. can we push back at all?")
+
+    assert answer.parts.direction != "no", answer.parts.bottom_line
+
+
 def test_the_steps_are_the_answering_documents_whole_what_to_do_list_in_order(assistant):
     answer = assistant.answer(MISUSE)
     steps = [re.sub(r" \[\d+\]$", "", s) for s in answer.parts.steps]

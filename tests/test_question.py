@@ -84,6 +84,20 @@ def test_a_verdict_question_asks_for_permission_or_about_a_concern():
         assert asks(q) is None, q
 
 
+def test_a_question_about_standing_up_to_a_demand_asks_to_resist_it():
+    from assistant.question import PERMIT, RESIST, asks
+
+    for q in ["the ministry sent a list of sites to block by tomorrow. can we push back at all?",
+              "can we just refuse the shutdown order flat out?",
+              "Should an operator refuse a shutdown order outright?",
+              "police want the logs without a warrant. are we allowed to say no?"]:
+        assert asks(q) == RESIST, q
+    # the refusal is someone else's, or a noun: the question still asks whether we may go on
+    for q in ["The required export licence was refused but every P is rated low: can we go ahead?",
+              "can we drop the human appeal step?"]:
+        assert asks(q) == PERMIT, q
+
+
 def test_the_asking_sentence_decides_not_the_context_typed_before_it():
     from assistant.question import PERMIT, asks
 
