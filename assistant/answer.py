@@ -83,6 +83,7 @@ class Citation:
 
 LEGAL_NOTE = ("This is guidance from the library, not legal advice: check export-licensing and "
               "legal questions with your legal or export-control team.")
+ANSWERS = "The library's answer to"  # before the In-short question a verdict answers
 PART_HEADINGS = {
     "bottom_line": "Bottom line", "steps": "What to do now", "guidance": "What the guidance says",
     "watch_for": "Watch for / escalate when",
@@ -101,6 +102,7 @@ class AnswerParts:
     direction: str | None = None
     bottom_line: tuple[str, ...] = ()
     figure_check: str | None = None  # the user's figure against the bottom line's threshold
+    answers_question: str | None = None  # the In-short question a verdict answers, if not the user's
     steps: tuple[str, ...] = ()
     steps_from: str | None = None
     guidance: tuple[str, ...] = ()
@@ -124,6 +126,8 @@ class AnswerParts:
 
         if self.bottom_line:
             out += [f"**{PART_HEADINGS['bottom_line']}**", "", *self.bottom_line, ""]
+            if self.answers_question:
+                out += [f"*{ANSWERS} \u201c{self.answers_question}\u201d*", ""]
             if self.figure_check:
                 out += [f"*{self.figure_check}*", ""]
         block(PART_HEADINGS["steps"] + (f" (from {self.steps_from})" if self.steps_from else ""),
@@ -142,7 +146,8 @@ class AnswerParts:
     def to_dict(self) -> dict:
         return {
             "kind": self.kind, "direction": self.direction,
-            "bottom_line": list(self.bottom_line), "figure_check": self.figure_check,
+            "bottom_line": list(self.bottom_line), "answers_question": self.answers_question,
+            "figure_check": self.figure_check,
             "steps": list(self.steps),
             "steps_from": self.steps_from, "guidance": list(self.guidance),
             "watch_for": list(self.watch_for),

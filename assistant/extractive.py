@@ -64,6 +64,7 @@ FACT_BOTTOM_LINE = 0.6  # a question of fact takes an In-short answer only if it
 WATCH_EACH = 3  # red flags, and escalation triggers, shown
 CASE_FACTS = 4  # sentences of a case's own text for a question of fact about it
 NOVELTY = 0.15  # weight of the question's words a further supporting sentence adds
+SAME_QUESTION = 0.8  # an In-short question this similar is the user's in other words
 
 
 def touches_law(question: str) -> bool:
@@ -93,7 +94,7 @@ class Composer(Reader):
 
         docs = list(dict.fromkeys(p.doc_id for p in passages))
         kinds = {p.doc_id: p.kind for p in passages}
-        bottom, home = self._bottom_line(question, kind, q, docs[:3], passages)
+        bottom, home, asked = self._bottom_line(question, kind, q, docs[:3], passages)
         home = home or (passages[0].doc_id if passages else None)
         parts: dict = {"kind": kind, "direction": None}
         # "What do we do?" is answered by the first thing to do, not by a verdict.
@@ -101,7 +102,13 @@ class Composer(Reader):
                           and self.sections.with_role(home, STEPS))
         if bottom and not first_step:
             p, a, b = bottom
-            parts["bottom_line"] = (f"{p.text[a:b]} [{cite(p, a, b)}]",)
+            # A verdict answers the library's question, which may not be the user's: name it
+            # (quoted with the answer) unless it is the user's question in other words.
+            shown = kind == YES_NO and asked is not None and asked[1] < SAME_QUESTION
+            n = cite(p, asked[0], b) if shown else cite(p, a, b)
+            parts["bottom_line"] = (f"{p.text[a:b]} [{n}]",)
+            if shown:
+                parts["answers_question"] = p.text[asked[0]:a].strip()
             parts["direction"] = direction_of(p.text[a:b])
             # "Yes, if at least 1,000 employees" asked with "we have 800": the user's figure decides
             if kind == YES_NO and (fc := figures.check(question, p.text[a:b])):
@@ -143,12 +150,14 @@ class Composer(Reader):
 
     # ----- the parts
     def _bottom_line(self, question: str, kind: str, q: np.ndarray, docs: list[str],
-                     passages: list[Passage]) -> tuple[tuple[Passage, int, int] | None, str | None]:
+                     passages: list[Passage]
+                     ) -> tuple[tuple[Passage, int, int] | None, str | None, tuple | None]:
         """The In-short answer whose question is nearest the user's, and its document. A yes or
         a no written for another kind of question (`asks`: may we / is it a problem / may we
         resist) is not a candidate, since its verdict would be inverted; an "It depends" for
-        one weighs less."""
-        best, best_score = None, MIN_BOTTOM_LINE
+        one weighs less. The third value is the bullet's question: (its start, its similarity
+        to the user's)."""
+        best, best_score, best_asked = None, MIN_BOTTOM_LINE, None
         q_terms = set(tokenize(question))
         user_asks = asks(question) if kind == YES_NO else None
         for rank, doc_id in enumerate(docs):
@@ -177,11 +186,12 @@ class Composer(Reader):
                             score -= ASK_MISMATCH
                         if score > best_score:
                             best_score, best = score, (p, asked[1].start, b)
+                            best_asked = (asked[0].start, float(asked[0].vector @ q))
         if best is None:  # no In-short section answers: the best sentence of the best passages
             found = self.best_sentence(question, q, kind, passages[:3])
-            return ((found.passage, found.start, found.end), found.passage.doc_id) if found \
-                else (None, None)
-        return best, best[0].doc_id
+            return ((found.passage, found.start, found.end), found.passage.doc_id, None) \
+                if found else (None, None, None)
+        return best, best[0].doc_id, best_asked
 
     def _list_part(self, doc_id: str, role: str, cite) -> tuple[tuple[str, ...], str | None]:
         """A document's list section (What to do) whole, one citation per list."""

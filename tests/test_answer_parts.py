@@ -44,6 +44,24 @@ def test_a_verdict_is_taken_only_from_a_bullet_that_asks_the_same_way_round(assi
     assert concern.parts.direction == "yes", concern.parts.bottom_line
 
 
+def test_a_verdict_names_the_library_question_it_answers_unless_it_is_the_users(assistant):
+    # "No" to "ok to sign?" is the library's No to whether a lawful licence settles the matter:
+    # the reader is told which question the verdict answers, quoted from the cited bullet.
+    other = assistant.answer("our local partner may be a front for the ruling family but the "
+                             "licence deal is lawful. ok to sign with them?")
+    same = assistant.answer("Can we sell lawful-interception capability to a state-owned "
+                            "operator in a country with weak courts?")
+
+    asked = other.parts.answers_question
+    assert asked and asked.endswith("?") and asked != other.question
+    first = next(c for c in other.citations if c.n == 1)
+    assert first.quote.startswith(asked)  # the question is quoted with its answer
+    assert f"The library's answer to \u201c{asked}\u201d" in other.text
+    assert other.to_dict()["parts"]["answers_question"] == asked
+    assert other.parts.direction == "no"
+    assert same.parts.direction == "yes" and same.parts.answers_question is None
+
+
 def test_a_no_to_complying_does_not_answer_whether_we_may_push_back(assistant):
     # "Can we just block them quietly? No" is written for complying; asked whether the company
     # may resist the order, that "No" would say the opposite of what the library means.

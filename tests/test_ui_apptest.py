@@ -181,6 +181,18 @@ def test_a_figure_below_the_rules_threshold_is_shown_under_the_bottom_line(corpu
     assert any("Verdict: no" in m.value for m in answer.markdown)  # the badge follows the figure
 
 
+@pytest.mark.slow
+def test_a_verdict_shows_the_library_question_it_answers(corpus_app):
+    at = corpus_app()
+    at.chat_input[0].set_value("our local partner may be a front for the ruling family but the "
+                               "licence deal is lawful. ok to sign with them?").run()
+
+    assert not at.exception, at.exception
+    notes = [c.value for c in at.chat_message[1].caption]
+    assert any(n.startswith("The library's answer to \u201c") and "local partner" in n
+               for n in notes), notes
+
+
 def conversations(data_dir: Path):
     from assistant.conversations import ConversationRecords
 
