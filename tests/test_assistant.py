@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assistant.answer import DECLINE, LEGAL_NOTE, Answer
+from assistant.answer import ANSWERS, DECLINE, LEGAL_NOTE, Answer
 from assistant.composition import build_assistant
 from assistant.engine import QuestionError
 from assistant.library.retriever import Filters
@@ -34,6 +34,8 @@ VARIED = [
     "We are posting an employee to a country where same-sex relationships are a crime.",
 ]
 POINT = re.compile(r"^(?:- |\d{1,2}\. )?(?P<sentence>.+) \[(?P<n>\d+)\]$")
+# The line under a verdict that names the library question it answers (quoted, uncited).
+ASKED = re.compile(rf"^\*{ANSWERS} \u201c(?P<question>.+)\u201d\*$")
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +119,10 @@ def test_every_sentence_of_an_extractive_answer_is_quoted_from_the_passage_it_ci
     points = 0
     for line in answer.text.splitlines():
         if is_fixed_line(line):
+            continue
+        if asked := ASKED.match(line):  # quoted with the verdict under the bottom line's marker
+            assert any(flat(c.quote).startswith(flat(asked["question"]))
+                       for c in answer.citations), line
             continue
         point = POINT.match(line)
         assert point, f"a line that is neither fixed text nor a cited point: {line!r}"

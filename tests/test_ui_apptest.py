@@ -155,14 +155,18 @@ def test_the_documents_filter_limits_the_sources_to_the_chosen_documents(corpus_
     assert documents <= set(chosen), documents
 
 
+def answer_to(corpus_app, question: str):
+    """The answer's chat message to `question`, asked on a fresh Ask page over the corpus."""
+    at = corpus_app()
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at.chat_message[1]
+
+
 @pytest.mark.slow
 def test_a_composed_answer_shows_its_bottom_line_first(corpus_app):
-    at = corpus_app()
-    at.chat_input[0].set_value("Can we sell deep packet inspection to a reseller who will not "
-                               "name the end user?").run()
-
-    assert not at.exception, at.exception
-    answer = at.chat_message[1]
+    answer = answer_to(corpus_app, "Can we sell deep packet inspection to a reseller who will "
+                                   "not name the end user?")
     first = shown(answer.markdown[0].value)
     assert "Bottom line" in first, [shown(m.value)[:60] for m in answer.markdown]
     assert len(shown(answer.markdown[1].value)) > 20, "the bottom line itself comes next"
@@ -170,12 +174,8 @@ def test_a_composed_answer_shows_its_bottom_line_first(corpus_app):
 
 @pytest.mark.slow
 def test_a_figure_below_the_rules_threshold_is_shown_under_the_bottom_line(corpus_app):
-    at = corpus_app()
-    at.chat_input[0].set_value("our uk company turns over about 12m GBP. do we have to publish "
-                               "a modern slavery statement?").run()
-
-    assert not at.exception, at.exception
-    answer = at.chat_message[1]
+    answer = answer_to(corpus_app, "our uk company turns over about 12m GBP. do we have to "
+                                   "publish a modern slavery statement?")
     notes = [c.value for c in answer.caption]
     assert any("12m GBP" in n and "on that figure, no" in n for n in notes), notes
     assert any("Verdict: no" in m.value for m in answer.markdown)  # the badge follows the figure
@@ -183,12 +183,9 @@ def test_a_figure_below_the_rules_threshold_is_shown_under_the_bottom_line(corpu
 
 @pytest.mark.slow
 def test_a_verdict_shows_the_library_question_it_answers(corpus_app):
-    at = corpus_app()
-    at.chat_input[0].set_value("our local partner may be a front for the ruling family but the "
-                               "licence deal is lawful. ok to sign with them?").run()
-
-    assert not at.exception, at.exception
-    notes = [c.value for c in at.chat_message[1].caption]
+    answer = answer_to(corpus_app, "our local partner may be a front for the ruling family but "
+                                   "the licence deal is lawful. ok to sign with them?")
+    notes = [c.value for c in answer.caption]
     assert any(n.startswith("The library's answer to \u201c") and "local partner" in n
                for n in notes), notes
 
