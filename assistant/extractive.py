@@ -178,15 +178,16 @@ class Composer(Reader):
                         mismatch = user_asks and asks(asked[0].text) not in (None, user_asks)
                         if mismatch and verdict in INVERTS:
                             continue
-                        if kind in (WHAT_IS, LIST) and asked[0].vector @ q < FACT_BOTTOM_LINE:
+                        similar = float(asked[0].vector @ q)
+                        if kind in (WHAT_IS, LIST) and similar < FACT_BOTTOM_LINE:
                             continue  # a question of fact: only an In-short one that asks it
-                        score = (float(asked[0].vector @ q) + 0.15 * overlap + 0.05 / (1 + rank)
+                        score = (similar + 0.15 * overlap + 0.05 / (1 + rank)
                                  + (VERDICT_FIT if fits else -VERDICT_FIT))
                         if mismatch and verdict:
                             score -= ASK_MISMATCH
                         if score > best_score:
                             best_score, best = score, (p, asked[1].start, b)
-                            best_asked = (asked[0].start, float(asked[0].vector @ q))
+                            best_asked = (asked[0].start, similar)
         if best is None:  # no In-short section answers: the best sentence of the best passages
             found = self.best_sentence(question, q, kind, passages[:3])
             return ((found.passage, found.start, found.end), found.passage.doc_id, None) \
