@@ -84,6 +84,13 @@ class Citation:
 LEGAL_NOTE = ("This is guidance from the library, not legal advice: check export-licensing and "
               "legal questions with your legal or export-control team.")
 ANSWERS = "The library's answer to"  # before the In-short question a verdict answers
+
+
+def answers_line(question: str) -> str:
+    """The line under a verdict naming the library question it answers (text and web)."""
+    return f"{ANSWERS} \u201c{question}\u201d"
+
+
 PART_HEADINGS = {
     "bottom_line": "Bottom line", "steps": "What to do now", "guidance": "What the guidance says",
     "watch_for": "Watch for / escalate when",
@@ -127,7 +134,7 @@ class AnswerParts:
         if self.bottom_line:
             out += [f"**{PART_HEADINGS['bottom_line']}**", "", *self.bottom_line, ""]
             if self.answers_question:
-                out += [f"*{ANSWERS} \u201c{self.answers_question}\u201d*", ""]
+                out += [f"*{answers_line(self.answers_question)}*", ""]
             if self.figure_check:
                 out += [f"*{self.figure_check}*", ""]
         block(PART_HEADINGS["steps"] + (f" (from {self.steps_from})" if self.steps_from else ""),

@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from assistant.answer import ANSWERS, DECLINE, LEGAL_NOTE, PART_HEADINGS, UNSUPPORTED, Answer
+from assistant.answer import (
+    DECLINE,
+    LEGAL_NOTE,
+    PART_HEADINGS,
+    UNSUPPORTED,
+    Answer,
+    answers_line,
+)
 from assistant.library.retriever import Filters
 from assistant.settings import app_version
 from ui.web import components as ui
@@ -77,7 +84,7 @@ def answer(a: Answer, turn_id: str, key: str | None = None) -> None:
                 st.badge(label, color=colour)
         st.markdown("\n\n".join(md(line) for line in p.bottom_line))
         if p.answers_question:  # the verdict's own question, so its yes or no is read right
-            st.caption(f"{ANSWERS} \u201c{ui.md_escape(p.answers_question)}\u201d")
+            st.caption(answers_line(ui.md_escape(p.answers_question)))
         if p.figure_check:
             st.caption(ui.md_escape(p.figure_check))
     if p.steps:
