@@ -27,12 +27,15 @@ from assistant.library.sentences import sentence_spans
 from assistant.question import asks_for_facts
 
 # A sentence that leans on the one before it, or on a list below it ("the options below"),
-# cannot be quoted alone; one "below the threshold" can.
+# cannot be quoted alone; one "below the threshold" can. Nor can one that only sends the reader
+# elsewhere ("See Annex A for ...", "Refer to the guidelines"): it names where the answer is.
 BACK_REFERENCE = re.compile(
     r"^(it|this|that|these|those|they|them|such|both|its|their|he|she|here|there|then|also|"
     r"however|but|and|so|thus|therefore|the same|the above|the latter|the former|in this|"
-    r"for this|as a result|in that case|otherwise)\b|\b(the above|this section|see section|"
-    r"as above)\b|\b(see|as|listed|set out|shown|described|given|options|steps|items|points|"
+    r"for this|as a result|in that case|otherwise|see|please see|refer to|for (more|further) "
+    r"(information|details|guidance))\b|\b(the above|this section|see section|"
+    r"as above|see (annex|appendix|chapter|part|page))\b|"
+    r"\b(see|as|listed|set out|shown|described|given|options|steps|items|points|"
     r"table|list|sections?) below\b|\bbelow\s*[:.;,)]", re.I)
 COUNTS = {w: n for n, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
 LIST_MARK = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
