@@ -15,10 +15,11 @@ REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 QUALITY = ("hit_at_5", "recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage",
            "citation_precision", "citation_support", "decline_precision", "decline_recall",
            "decline_accuracy", "out_of_scope_flagged", "answerable_weak_match", "bottom_line_rate",
-           "direction_accuracy", "steps_rate", "case_bleed", "checklist_fit", "deal_accuracy",
-           "llm_fallback_rate")
+           "direction_accuracy", "wrong_verdict_rate", "steps_rate", "case_bleed",
+           "checklist_fit", "deal_accuracy", "llm_fallback_rate")
 LATENCY = ("retrieval_p50_ms", "retrieval_p95_ms", "answer_p50_ms", "answer_p95_ms")
-LOWER_IS_BETTER = (*LATENCY, "answerable_weak_match", "case_bleed", "llm_fallback_rate")
+LOWER_IS_BETTER = (*LATENCY, "answerable_weak_match", "wrong_verdict_rate", "case_bleed",
+                   "llm_fallback_rate")
 CHARTED = ("recall_at_5", "mrr_at_10", "ndcg_at_10", "keypoint_coverage", "citation_support",
            "decline_accuracy", "deal_accuracy")
 WORST = 12
@@ -185,7 +186,8 @@ def _category_table(p: dict, name: str) -> list[str]:
 def _split_table(p: dict, name: str) -> list[str]:
     """The tune and held-back halves side by side, then each area of the library."""
     cols = ("recall_at_5", "mrr_at_10", "keypoint_coverage", "decline_accuracy",
-            "decline_recall", "bottom_line_rate", "direction_accuracy", "case_bleed")
+            "decline_recall", "bottom_line_rate", "direction_accuracy", "wrong_verdict_rate",
+            "case_bleed")
     lines = []
     for title, groups in (("By half of the golden set", p.get("splits") or {}),
                           ("By area (items with an `area`)", p.get("areas") or {})):

@@ -214,6 +214,9 @@ def summarise(records: Iterable[dict], headline: bool = True) -> dict:
                                       for r in asked if not r["expect_decline"]),
         "bottom_line_rate": mean(float(r["bottom_line"]) for r in asked if "bottom_line" in r),
         "direction_accuracy": mean(float(r["direction_ok"]) for r in asked if "direction_ok" in r),
+        # Worse than no verdict: a yes, no or "it depends" that is not the library's answer.
+        "wrong_verdict_rate": mean(float(r["direction"] is not None and not r["direction_ok"])
+                                   for r in asked if "direction_ok" in r),
         "steps_rate": mean(float(r["steps"]) for r in asked if "steps" in r),
         "case_bleed": mean(float(r["case_bleed"]) for r in asked if "case_bleed" in r),
         "checklist_fit": mean(float(r["checklist_fit"]) for r in asked if "checklist_fit" in r),

@@ -164,6 +164,27 @@ def test_every_label_names_a_document_and_section_that_exist():
     assert label_problems(GOLDEN, CORPUS) == []
 
 
+def test_the_development_set_is_labelled_against_the_corpus_and_apart_from_the_golden_set():
+    dev = load_golden_set(Path(__file__).resolve().parents[1] / "evals" / "dev")
+    assert len(dev.items) >= 100
+    assert label_problems(dev, CORPUS) == []
+    assert not {i.id for i in dev.items} & {i.id for i in GOLDEN.items}
+    assert sum(1 for i in dev.items if i.direction) >= 60
+
+
+def test_a_wrong_verdict_counts_against_direction_and_as_wrong_but_no_verdict_only_against():
+    from evals.runner import summarise
+
+    def record(direction, ok):
+        return {"category": "dilemma", "declined": False, "expect_decline": False,
+                "retrieval_ms": 1.0, "answer_ms": 1.0, "direction": direction, "direction_ok": ok}
+
+    summary = summarise([record("no", True), record("yes", False), record(None, False),
+                         record("depends", True)])
+    assert summary["direction_accuracy"] == 0.5
+    assert summary["wrong_verdict_rate"] == 0.25
+
+
 def test_every_answerable_item_has_labels_and_key_points():
     for item in GOLDEN.by_category("factual", "dilemma", "pdf"):
         assert item.labels and item.key_points, item.id

@@ -32,6 +32,9 @@ def evaluate(
         "--limit", min=1, help="At most N items from each category (a quick smoke run).")] = None,
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Folder for the timestamped report (default: evals/reports).")] = None,
+    golden: Annotated[Path | None, typer.Option(
+        "--golden", help="Another folder of question files, e.g. evals/dev (the regression "
+                         "gate is then not checked).")] = None,
 ) -> None:
     """Measure retrieval, answers, declines and deal decisions on the golden set."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -49,7 +52,8 @@ def evaluate(
 
         try:
             result = run_evaluation(Settings(), compare=compare, categories=tuple(category or ()),
-                                    limit=limit, out_dir=out_dir, status=bar.console.print,
+                                    limit=limit, out_dir=out_dir, golden_dir=golden,
+                                    status=bar.console.print,
                                     progress=progress)
         except EvaluationError as e:
             bar.stop()
@@ -65,7 +69,8 @@ def evaluate(
         out.print(f"[yellow]Skipped {note}[/]")
     out.print(f"Wall time {run['seconds']:.0f} s. Report: {result.folder / 'report.md'}")
     if not result.gated:
-        out.print("Regression gate not checked (only part of the golden set ran).")
+        out.print("Regression gate not checked (only part of the golden set, or another "
+                  "question set, ran).")
     elif result.failures:
         out.print("[red]Below the regression gate (evals/thresholds.json):[/] "
                   + "; ".join(result.failures))
