@@ -50,6 +50,12 @@ _VERDICT_ANYWHERE = re.compile(
 
 
 _WH = re.compile(r"\b(what|whats|what's|how|why|when|where|which|who|whom|whose)\b", re.I)
+# "What should we propose instead?" asks for content, not a verdict, though "should we" is in it;
+# "what if we just ship it?" still asks for one.
+_WH_START = re.compile(r"^\s*(what|whats|what's|which|how|when|where|who|whom|whose|why)\b"
+                       r"(?!\s+(if|about)\b)", re.I)
+_WH_ACTION = re.compile(r"\b(should|shld|shd|shud|can|could|must) (we|i|our \w+( \w+)?)\b",
+                        re.I)
 
 
 def asking_sentence(question: str) -> str:
@@ -69,6 +75,8 @@ def question_type(question: str) -> str:
     if _HOW_TO.search(last):
         return HOW_TO
     if _VERDICT_START.match(last) or _VERDICT_ANYWHERE.search(last):
+        if _WH_START.match(last):
+            return HOW_TO if _WH_ACTION.search(last) else WHAT_IS
         return YES_NO
     if last.rstrip().endswith("?") and not _WH.search(last):
         return YES_NO  # a question with no wh-word asks for a yes or a no ("... fine?")

@@ -31,6 +31,19 @@ def test_what_do_we_do_questions_typed_with_context_are_read_as_how_to():
         assert question_type(q) == HOW_TO, q
 
 
+def test_a_wh_question_with_should_we_in_it_asks_for_content_not_a_verdict():
+    # "Yes." would answer none of these; before, "should we" made them yes/no questions
+    for q in ["we've never had a shutdown order but things are getting tense. what should we "
+              "have in place before one turns up?",
+              "the agency wants a direct feed. what should we actually propose to them instead?",
+              "how should our product team review location sharing with LGBTI users in mind?"]:
+        assert question_type(q) == HOW_TO, q
+    assert question_type("How are US companies allowed to report national security letters?") \
+        == WHAT_IS
+    assert question_type("the agency wants a direct feed. should we propose something else?") \
+        == YES_NO
+
+
 def test_a_question_for_a_fact_is_read_as_what_is():
     assert question_type("When were the UN Guiding Principles endorsed, and by which body?") \
         == WHAT_IS
