@@ -97,3 +97,19 @@ def test_the_library_version_follows_every_write_even_when_it_is_reused_between_
     assert writer.remove("a")
     assert reader.version() not in (first, second)  # asked at once
     assert reader.documents() == []
+
+
+def test_dense_search_is_broad_enough_to_return_the_same_nearest_chunks_every_time(tmp_path):
+    # At Chroma's default breadth (ef_search 100) a question's 30 nearest chunks were not the
+    # same in every process; a library made before that was found is widened when opened.
+    from assistant.library.store import SEARCH_EF
+
+    client = open_client(StoreSettings(tmp_path, "t", None))
+    old = client.get_or_create_collection("t-chunks", metadata={"hnsw:space": "cosine"},
+                                          embedding_function=None)
+    assert old.configuration_json["hnsw"]["ef_search"] < SEARCH_EF
+    LibraryStore(client, "t")
+    assert client.get_collection("t-chunks").configuration_json["hnsw"]["ef_search"] == SEARCH_EF
+    fresh = open_client(StoreSettings(tmp_path / "new", "n", None))
+    LibraryStore(fresh, "n")
+    assert fresh.get_collection("n-chunks").configuration_json["hnsw"]["ef_search"] == SEARCH_EF

@@ -162,7 +162,9 @@ class KeywordIndex:
     def search(self, query: str, n: int, allowed_docs: Iterable[str] | None = None) -> list[KeywordHit]:
         scores = np.zeros(len(self.chunks), dtype=np.float32)
         norm = self._norm
-        for term in self.query_terms(query):
+        # In a fixed order: float sums in set order (which changes with PYTHONHASHSEED from one
+        # process to the next) could swap two near-equal chunks between runs.
+        for term in sorted(self.query_terms(query)):
             t = self.terms.get(term)
             if t is None:
                 continue

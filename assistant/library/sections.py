@@ -96,7 +96,7 @@ class SectionMap:
         """The largest share of the question's term weight (IDF) that one of the best
         documents holds, its section questions included. A term the library lacks weighs most,
         so "transfer pricing" is poorly covered by a document on data transfers."""
-        terms = set(tokenize(query))
+        terms = sorted(set(tokenize(query)))  # a fixed order for the sums, run to run
         if not terms:
             return 0.0
         weight = {t: idf_of(t) for t in terms}

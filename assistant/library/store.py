@@ -29,6 +29,7 @@ __all__ = ["ChunkBatch", "DocumentRecord", "LibraryMismatch", "LibraryStore", "S
 
 PAGE = 2000  # rows per Chroma `get` page
 RECORD_VECTOR = [1.0]  # document records need a vector; their collection is never searched
+SEARCH_EF = 400  # HNSW breadth a query: at Chroma's 100 the 30 nearest varied between processes
 
 
 class LibraryMismatch(RuntimeError):
@@ -71,7 +72,11 @@ class LibraryStore:
         chunks_name, records_name = generations.collection_names(self.name, generation)
         # embedding_function=None: we always pass vectors; Chroma's default would download a model.
         chunks = self.client.get_or_create_collection(
-            chunks_name, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+            chunks_name, metadata={"hnsw:space": "cosine", "hnsw:search_ef": SEARCH_EF},
+            embedding_function=None)
+        if (getattr(chunks, "configuration_json", None) or {}).get("hnsw", {}).get(
+                "ef_search", SEARCH_EF) < SEARCH_EF:  # a library made before 2026-12-04
+            chunks.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
         records = self.client.get_or_create_collection(records_name, embedding_function=None)
         self._cols = (generation, chunks, records)  # one assignment: readers see both or neither
 
@@ -164,11 +169,8 @@ class LibraryStore:
         return sorted(rows, key=lambda r: (r.kind, r.doc_id))
 
     def committed(self) -> dict[str, str]:
-        """doc_id -> the hash of its committed version, as last read (`documents()` re-reads).
-
-        Another process's ingest shows here after the next `documents()` or `version()`; until
-        then its new chunks are left out and its removed ones are gone: never a partial view.
-        """
+        """doc_id -> the hash of its committed version, as last read (`documents()` re-reads):
+        another process's ingest shows after the next `documents()` or `version()`, whole."""
         if self._committed is None:
             self.documents()
         return dict(self._committed or {})
