@@ -29,7 +29,7 @@ __all__ = ["ChunkBatch", "DocumentRecord", "LibraryMismatch", "LibraryStore", "S
 
 PAGE = 2000  # rows per Chroma `get` page
 RECORD_VECTOR = [1.0]  # document records need a vector; their collection is never searched
-SEARCH_EF = 400  # HNSW breadth a query: at Chroma's 100 the 30 nearest varied between processes
+SEARCH_EF = 400  # HNSW breadth per query: at Chroma's 100 the 30 nearest varied by process
 
 
 class LibraryMismatch(RuntimeError):
